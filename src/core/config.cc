@@ -1,0 +1,622 @@
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <variant>
+
+extern char** environ;
+
+namespace dim {
+namespace {
+
+enum class Kind { kString, kInt, kDouble, kBool, kTier };
+
+std::string_view KindName(Kind k) {
+  switch (k) {
+    case Kind::kString: return "string";
+    case Kind::kInt: return "integer";
+    case Kind::kDouble: return "number";
+    case Kind::kBool: return "boolean";
+    case Kind::kTier: return "tier (\"hot\", \"warm\" or \"cold\")";
+  }
+  return "?";
+}
+
+using Scalar = std::variant<std::string, int64_t, double, bool>;
+
+// One declared key. T is Config or SiteConfig.
+template <typename T>
+struct Prop {
+  std::string path;  // dotted, relative to the root (Config) or to a site table (SiteConfig)
+  Kind kind;
+  std::string doc;
+  std::function<void*(T&)> field;  // points at the member; cast according to kind
+  double min = -INFINITY, max = INFINITY;
+  std::vector<std::string> choices;  // for strings with a fixed set of values
+};
+
+template <typename T>
+Prop<T> P(std::string path, Kind kind, std::function<void*(T&)> field, std::string doc,
+          double min = -INFINITY, double max = INFINITY, std::vector<std::string> choices = {}) {
+  return Prop<T>{std::move(path), kind, std::move(doc), std::move(field), min, max,
+                 std::move(choices)};
+}
+
+#define F(member) [](Config& c) -> void* { return &c.member; }
+#define S(member) [](SiteConfig& s) -> void* { return &s.member; }
+
+const std::vector<Prop<Config>>& RootProps() {
+  static const std::vector<Prop<Config>> props = {
+      P<Config>("data_dir", Kind::kString, F(data_dir),
+                "Directory for the SQLite store, local sites, tokens and credentials."),
+      P<Config>("log.level", Kind::kString, F(log.level), "Log level.", -INFINITY, INFINITY,
+                {"trace", "debug", "info", "warn", "error", "off"}),
+      P<Config>("api.listen", Kind::kString, F(api.listen),
+                "host:port of the REST API and dashboard (port 0: any free port)."),
+      P<Config>("api.threads", Kind::kInt, F(api.threads), "HTTP worker threads of the API.", 1,
+                256),
+      P<Config>("s3.listen", Kind::kString, F(s3.listen), "host:port of the S3 gateway."),
+      P<Config>("s3.region", Kind::kString, F(s3.region), "Region the gateway signs for."),
+      P<Config>("s3.access_key", Kind::kString, F(s3.access_key),
+                "Gateway access key id; empty: generated into DATA_DIR/s3-credentials."),
+      P<Config>("s3.secret_key", Kind::kString, F(s3.secret_key), "Gateway secret access key."),
+      P<Config>("s3.allow_anonymous", Kind::kBool, F(s3.allow_anonymous),
+                "Accept unsigned requests (off by default)."),
+      P<Config>("s3.threads", Kind::kInt, F(s3.threads), "HTTP worker threads of the gateway.", 1,
+                1024),
+      P<Config>("store.backend", Kind::kString, F(store.backend), "Metadata store.", -INFINITY,
+                INFINITY, {"sqlite", "postgres"}),
+      P<Config>("store.path", Kind::kString, F(store.path),
+                "SQLite database file; empty: DATA_DIR/dim.db."),
+      P<Config>("store.url", Kind::kString, F(store.url), "PostgreSQL connection string."),
+      P<Config>("bus.backend", Kind::kString, F(bus.backend), "Event bus.", -INFINITY, INFINITY,
+                {"memory", "kafka"}),
+      P<Config>("bus.capacity", Kind::kInt, F(bus.capacity),
+                "In-process bus: events buffered before publishers see back-pressure.", 16,
+                1 << 26),
+      P<Config>("bus.brokers", Kind::kString, F(bus.brokers), "Kafka bootstrap servers."),
+      P<Config>("bus.topic", Kind::kString, F(bus.topic), "Kafka topic of access events."),
+      P<Config>("bus.group", Kind::kString, F(bus.group), "Kafka consumer group."),
+      P<Config>("stream.flush_interval_ms", Kind::kInt, F(stream.flush_interval_ms),
+                "The consumer flushes aggregated counts at least this often.", 1, 3600000),
+      P<Config>("stream.flush_max_events", Kind::kInt, F(stream.flush_max_events),
+                "...or after this many events, whichever comes first.", 1, 100000000),
+      P<Config>("stream.heat_tau_s", Kind::kDouble, F(stream.heat_tau_s),
+                "Heat decay time constant tau (seconds).", 1, 1e9),
+      P<Config>("stream.heat_daily_weight", Kind::kDouble, F(stream.heat_daily_weight),
+                "Weight w of accesses older than 1 h but within 24 h in the heat score.", 0, 1),
+      P<Config>("stream.heat_interval_s", Kind::kInt, F(stream.heat_interval_s),
+                "Heat is folded at most once per object per this interval.", 1, 86400),
+      P<Config>("stream.history_retention_days", Kind::kInt, F(stream.history_retention_days),
+                "Days of hourly per-object history kept for training.", 1, 3650),
+      P<Config>("policy.rf", Kind::kInt, F(policy.rf), "Replication factor (replicas per object).",
+                1, 16),
+      P<Config>("policy.sla_ms", Kind::kDouble, F(policy.sla_ms),
+                "Latency SLA: at least one replica on a site with p95 under it, when any is.", 0,
+                1e6),
+      P<Config>("policy.enforce_encryption", Kind::kBool, F(policy.enforce_encryption),
+                "Start with encryption enforced (only encrypted sites may hold replicas)."),
+      P<Config>("policy.new_object_tier", Kind::kString, F(policy.new_object_tier),
+                "Tier of newly written objects.", -INFINITY, INFINITY, {"hot", "warm", "cold"}),
+      P<Config>("policy.hot_threshold", Kind::kDouble, F(policy.hot_threshold),
+                "Boosted heat at or above which an object is hot.", 0, 1e12),
+      P<Config>("policy.warm_threshold", Kind::kDouble, F(policy.warm_threshold),
+                "Boosted heat at or above which an object is warm.", 0, 1e12),
+      P<Config>("policy.heat_pred_boost", Kind::kDouble, F(policy.heat_pred_boost),
+                "Boosted heat = heat + boost * p_adj.", 0, 1e12),
+      P<Config>("policy.max_hot_share", Kind::kDouble, F(policy.max_hot_share),
+                "Cap on the share of objects that may be hot.", 0, 1),
+      P<Config>("policy.hot_demote_recency_s", Kind::kDouble, F(policy.hot_demote_recency_s),
+                "A hot object accessed within this many seconds stays hot.", 0, 1e9),
+      P<Config>("policy.warm_demote_recency_s", Kind::kDouble, F(policy.warm_demote_recency_s),
+                "A warm object accessed within this many seconds does not go cold.", 0, 1e9),
+      P<Config>("policy.hot_demote_p", Kind::kDouble, F(policy.hot_demote_p),
+                "A hot object leaves hot only when p_adj is at or below this.", 0, 1),
+      P<Config>("policy.min_residency_hot_s", Kind::kDouble, F(policy.min_residency_hot_s),
+                "Minimum seconds in hot before a demotion.", 0, 1e9),
+      P<Config>("policy.min_residency_warm_s", Kind::kDouble, F(policy.min_residency_warm_s),
+                "Minimum seconds in warm before going cold.", 0, 1e9),
+      P<Config>("policy.min_residency_cold_s", Kind::kDouble, F(policy.min_residency_cold_s),
+                "Minimum seconds in cold (reported; promotions are never held back).", 0, 1e9),
+      P<Config>("policy.score_weight_base", Kind::kDouble, F(policy.score_weight_base),
+                "score_weight = base + p * score_weight_p (the seed's).", 0, 100),
+      P<Config>("policy.score_weight_p", Kind::kDouble, F(policy.score_weight_p),
+                "See score_weight_base.", 0, 100),
+      P<Config>("optimizer.interval_s", Kind::kInt, F(optimizer.interval_s),
+                "Seconds between periodic evaluations of recently active objects.", 1, 86400),
+      P<Config>("migrator.workers", Kind::kInt, F(migrator.workers),
+                "Concurrent migration workers.", 0, 256),
+      P<Config>("migrator.lease_s", Kind::kInt, F(migrator.lease_s),
+                "Task lease; a crashed worker's task is retried after it expires.", 1, 86400),
+      P<Config>("migrator.max_attempts", Kind::kInt, F(migrator.max_attempts),
+                "Attempts before a task is marked failed.", 1, 1000),
+      P<Config>("migrator.backoff_base_ms", Kind::kInt, F(migrator.backoff_base_ms),
+                "First retry delay (exponential, full jitter).", 1, 3600000),
+      P<Config>("migrator.backoff_max_ms", Kind::kInt, F(migrator.backoff_max_ms),
+                "Cap on the retry delay.", 1, 86400000),
+      P<Config>("migrator.poll_interval_ms", Kind::kInt, F(migrator.poll_interval_ms),
+                "Idle workers look for tasks this often.", 1, 60000),
+      P<Config>("migrator.backlog_alert_threshold", Kind::kInt,
+                F(migrator.backlog_alert_threshold),
+                "Alert migration_backlog when more tasks than this are queued.", 0, 1e9),
+      P<Config>("demo.objects", Kind::kInt, F(demo.objects), "Objects `dim demo` seeds.", 0,
+                1000000),
+      P<Config>("demo.rate", Kind::kDouble, F(demo.rate),
+                "Events per second from the demo's traffic generator.", 0, 1e6),
+      P<Config>("demo.skew", Kind::kDouble, F(demo.skew), "Zipf exponent of the demo traffic.", 0,
+                10),
+      P<Config>("demo.seed", Kind::kInt, F(demo.seed), "Random seed of the demo.", 0, 1e18),
+  };
+  return props;
+}
+
+const std::vector<Prop<SiteConfig>>& SiteProps() {
+  static const std::vector<Prop<SiteConfig>> props = {
+      P<SiteConfig>("name", Kind::kString, S(name), "Unique site name ([a-z0-9_-])."),
+      P<SiteConfig>("provider", Kind::kString, S(provider),
+                    "Provider, for the one-replica-per-provider rule."),
+      P<SiteConfig>("region", Kind::kString, S(region), "Region (informational)."),
+      P<SiteConfig>("class", Kind::kTier, S(storage_class),
+                    "Storage class: the tier this site serves."),
+      P<SiteConfig>("encrypted", Kind::kBool, S(encrypted), "Data at rest is encrypted."),
+      P<SiteConfig>("p95_ms", Kind::kDouble, S(p95_ms), "p95 read latency (ms).", 0, 1e7),
+      P<SiteConfig>("cost_per_gb_month", Kind::kDouble, S(cost_per_gb_month),
+                    "Storage price, $ per GB-month.", 0, 1e6),
+      P<SiteConfig>("get_per_1k", Kind::kDouble, S(get_per_1k), "$ per 1,000 GET requests.", 0,
+                    1e6),
+      P<SiteConfig>("put_per_1k", Kind::kDouble, S(put_per_1k), "$ per 1,000 PUT requests.", 0,
+                    1e6),
+      P<SiteConfig>("retrieval_per_gb", Kind::kDouble, S(retrieval_per_gb),
+                    "$ per GB retrieved.", 0, 1e6),
+      P<SiteConfig>("egress_per_gb", Kind::kDouble, S(egress_per_gb), "$ per GB egress.", 0, 1e6),
+      P<SiteConfig>("min_storage_days", Kind::kInt, S(min_storage_days),
+                    "Minimum storage duration billed.", 0, 3650),
+      P<SiteConfig>("capacity_bytes", Kind::kInt, S(capacity_bytes),
+                    "Capacity in bytes (0: unlimited).", 0, 9e18),
+      P<SiteConfig>("type", Kind::kString, S(type), "Backend.", -INFINITY, INFINITY,
+                    {"local", "s3", "gcs", "azure"}),
+      P<SiteConfig>("path", Kind::kString, S(path),
+                    "local: directory (relative: under data_dir/sites)."),
+      P<SiteConfig>("endpoint", Kind::kString, S(endpoint), "s3/gcs/azure: base URL."),
+      P<SiteConfig>("bucket", Kind::kString, S(bucket), "s3/gcs: bucket; azure: container."),
+      P<SiteConfig>("access_key", Kind::kString, S(access_key),
+                    "s3: access key id; gcs: HMAC key id; azure: account name."),
+      P<SiteConfig>("secret_key", Kind::kString, S(secret_key),
+                    "s3: secret key; gcs: HMAC secret; azure: account key (base64)."),
+      P<SiteConfig>("session_token", Kind::kString, S(session_token), "s3: STS session token."),
+      P<SiteConfig>("path_style", Kind::kBool, S(path_style),
+                    "s3: path-style addressing (false: virtual-hosted)."),
+      P<SiteConfig>("sse", Kind::kString, S(sse), "s3: server-side encryption to request.",
+                    -INFINITY, INFINITY, {"", "AES256", "aws:kms"}),
+      P<SiteConfig>("part_size_mb", Kind::kInt, S(part_size_mb), "Multipart part size (MiB).", 5,
+                    5120),
+      P<SiteConfig>("upload_concurrency", Kind::kInt, S(upload_concurrency),
+                    "Parts uploaded in parallel.", 1, 64),
+  };
+  return props;
+}
+
+#undef F
+#undef S
+
+std::string EnvNameFor(const std::string& path) {
+  std::string out = "DIM_";
+  for (char c : path) out += (c == '.') ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+std::string Upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : s) if (c == '-') c = '_';
+  return s;
+}
+
+std::string ScalarToString(Kind k, void* f) {
+  switch (k) {
+    case Kind::kString: return "\"" + *static_cast<std::string*>(f) + "\"";
+    case Kind::kInt: return std::to_string(*static_cast<int64_t*>(f));
+    case Kind::kDouble: {
+      std::ostringstream os;
+      os << *static_cast<double*>(f);
+      return os.str();
+    }
+    case Kind::kBool: return *static_cast<bool*>(f) ? "true" : "false";
+    case Kind::kTier: return "\"" + std::string(TierName(*static_cast<Tier*>(f))) + "\"";
+  }
+  return "";
+}
+
+// Stores v into the field; returns an error message or "".
+template <typename T>
+std::string Assign(const Prop<T>& p, T& target, const Scalar& v) {
+  void* f = p.field(target);
+  auto range_check = [&](double x) -> std::string {
+    if (x < p.min || x > p.max) {
+      std::ostringstream os;
+      os << p.path << " = " << x << " is out of range [" << p.min << ", " << p.max << "]";
+      return os.str();
+    }
+    return "";
+  };
+  switch (p.kind) {
+    case Kind::kString: {
+      if (!std::holds_alternative<std::string>(v)) return p.path + " must be a string";
+      const auto& s = std::get<std::string>(v);
+      if (!p.choices.empty() && std::find(p.choices.begin(), p.choices.end(), s) == p.choices.end()) {
+        std::string all;
+        for (auto& c : p.choices) all += (all.empty() ? "" : ", ") + ("\"" + c + "\"");
+        return p.path + " = \"" + s + "\" is not one of " + all;
+      }
+      *static_cast<std::string*>(f) = s;
+      return "";
+    }
+    case Kind::kInt: {
+      if (!std::holds_alternative<int64_t>(v)) return p.path + " must be an integer";
+      int64_t x = std::get<int64_t>(v);
+      auto e = range_check(static_cast<double>(x));
+      if (!e.empty()) return e;
+      *static_cast<int64_t*>(f) = x;
+      return "";
+    }
+    case Kind::kDouble: {
+      double x;
+      if (std::holds_alternative<double>(v)) x = std::get<double>(v);
+      else if (std::holds_alternative<int64_t>(v)) x = static_cast<double>(std::get<int64_t>(v));
+      else return p.path + " must be a number";
+      if (std::isnan(x)) return p.path + " must not be NaN";
+      auto e = range_check(x);
+      if (!e.empty()) return e;
+      *static_cast<double*>(f) = x;
+      return "";
+    }
+    case Kind::kBool: {
+      if (!std::holds_alternative<bool>(v)) return p.path + " must be true or false";
+      *static_cast<bool*>(f) = std::get<bool>(v);
+      return "";
+    }
+    case Kind::kTier: {
+      if (!std::holds_alternative<std::string>(v)) return p.path + " must be a string";
+      auto t = ParseTier(std::get<std::string>(v));
+      if (!t) return p.path + " = \"" + std::get<std::string>(v) + "\" must be hot, warm or cold";
+      *static_cast<Tier*>(f) = *t;
+      return "";
+    }
+  }
+  return "unsupported kind";
+}
+
+// Environment values are text; interpret them according to the declared kind.
+std::optional<Scalar> ParseEnvValue(Kind k, const std::string& s) {
+  switch (k) {
+    case Kind::kString:
+    case Kind::kTier: return Scalar{s};
+    case Kind::kInt: {
+      char* end = nullptr;
+      errno = 0;
+      long long x = std::strtoll(s.c_str(), &end, 10);
+      if (s.empty() || *end != '\0' || errno != 0) return std::nullopt;
+      return Scalar{static_cast<int64_t>(x)};
+    }
+    case Kind::kDouble: {
+      char* end = nullptr;
+      double x = std::strtod(s.c_str(), &end);
+      if (s.empty() || *end != '\0') return std::nullopt;
+      return Scalar{x};
+    }
+    case Kind::kBool: {
+      std::string l = s;
+      for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (l == "1" || l == "true" || l == "yes" || l == "on") return Scalar{true};
+      if (l == "0" || l == "false" || l == "no" || l == "off") return Scalar{false};
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Scalar> NodeToScalar(const toml::node& n) {
+  if (auto s = n.as_string()) return Scalar{s->get()};
+  if (auto i = n.as_integer()) return Scalar{i->get()};
+  if (auto d = n.as_floating_point()) return Scalar{d->get()};
+  if (auto b = n.as_boolean()) return Scalar{b->get()};
+  return std::nullopt;
+}
+
+int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+// Walks a table, assigning declared keys and reporting unknown ones. `prefix` is the dotted
+// path of the table ("" for the root); `where` is how the table is named in messages.
+template <typename T>
+void LoadTable(const toml::table& tbl, const std::string& prefix, const std::vector<Prop<T>>& props,
+               T& target, std::vector<ConfigDiagnostic>& errors, std::set<std::string>& skip) {
+  for (auto&& [k, node] : tbl) {
+    std::string path = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (skip.count(path)) continue;
+    if (node.is_table()) {
+      LoadTable(*node.as_table(), path, props, target, errors, skip);
+      continue;
+    }
+    auto it = std::find_if(props.begin(), props.end(), [&](auto& p) { return p.path == path; });
+    if (it == props.end()) {
+      errors.push_back({LineOf(node), "unknown key '" + path + "'"});
+      continue;
+    }
+    auto v = NodeToScalar(node);
+    if (!v) {
+      errors.push_back({LineOf(node), path + " must be of type " + std::string(KindName(it->kind))});
+      continue;
+    }
+    auto e = Assign(*it, target, *v);
+    if (!e.empty()) errors.push_back({LineOf(node), e});
+  }
+}
+
+}  // namespace
+
+std::vector<SiteConfig> DefaultSites() {
+  // The seed's catalog: one provider each; the storage classes rank the three by latency and
+  // price so the tier policy has a hot (fastest), warm and cold (cheapest) site to choose from.
+  SiteConfig aws;
+  aws.name = "aws"; aws.provider = "aws"; aws.region = "us-east-1";
+  aws.storage_class = Tier::kHot; aws.p95_ms = 50; aws.cost_per_gb_month = 0.023;
+  aws.encrypted = true; aws.path = "aws";
+  SiteConfig gcp;
+  gcp.name = "gcp"; gcp.provider = "gcp"; gcp.region = "us-central1";
+  gcp.storage_class = Tier::kWarm; gcp.p95_ms = 60; gcp.cost_per_gb_month = 0.026;
+  gcp.encrypted = true; gcp.path = "gcp";
+  SiteConfig azure;
+  azure.name = "azure"; azure.provider = "azure"; azure.region = "eastus";
+  azure.storage_class = Tier::kCold; azure.p95_ms = 70; azure.cost_per_gb_month = 0.020;
+  azure.encrypted = false; azure.path = "azure";
+  return {aws, azure, gcp};
+}
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+EnvList ProcessEnvNames() {
+  return [] {
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv(*e);
+      if (kv.rfind("DIM_", 0) == 0) out.push_back(kv.substr(0, kv.find('=')));
+    }
+    return out;
+  };
+}
+
+std::string ConfigLoadResult::ErrorText(const std::string& source_name) const {
+  std::string out;
+  for (auto& e : errors) {
+    out += source_name;
+    if (e.line > 0) out += ":" + std::to_string(e.line);
+    out += ": " + e.message + "\n";
+  }
+  return out;
+}
+
+Result<HostPort> ParseHostPort(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("'" + s + "' is not host:port");
+  }
+  HostPort hp;
+  hp.host = s.substr(0, colon);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  std::string port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return std::isdigit(c); })) {
+    return Status::InvalidArgument("'" + s + "' has no valid port");
+  }
+  hp.port = std::stoi(port);
+  if (hp.port > 65535) return Status::InvalidArgument("'" + s + "': port out of range");
+  return hp;
+}
+
+std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
+  std::vector<ConfigDiagnostic> errs;
+  auto add = [&](int line, std::string m) { errs.push_back({line, std::move(m)}); };
+  if (c.data_dir.empty()) add(0, "data_dir must not be empty");
+  if (auto r = ParseHostPort(c.api.listen); !r.ok()) add(0, "api.listen: " + r.status().message());
+  if (auto r = ParseHostPort(c.s3.listen); !r.ok()) add(0, "s3.listen: " + r.status().message());
+  if (c.s3.access_key.empty() != c.s3.secret_key.empty()) {
+    add(0, "s3.access_key and s3.secret_key must be set together");
+  }
+  if (c.store.backend == "postgres" && c.store.url.empty()) {
+    add(0, "store.url is required when store.backend = \"postgres\"");
+  }
+  if (c.bus.backend == "kafka" && c.bus.brokers.empty()) {
+    add(0, "bus.brokers is required when bus.backend = \"kafka\"");
+  }
+  if (c.policy.warm_threshold > c.policy.hot_threshold) {
+    add(0, "policy.warm_threshold must not exceed policy.hot_threshold");
+  }
+  if (c.migrator.backoff_base_ms > c.migrator.backoff_max_ms) {
+    add(0, "migrator.backoff_base_ms must not exceed migrator.backoff_max_ms");
+  }
+  if (c.sites.empty()) add(0, "at least one [[sites]] entry is required");
+  std::set<std::string> names;
+  for (const auto& s : c.sites) {
+    std::string where = "site '" + s.name + "'";
+    if (s.name.empty()) {
+      add(s.line, "a [[sites]] entry has no name");
+      continue;
+    }
+    bool good = std::all_of(s.name.begin(), s.name.end(), [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    });
+    if (!good || s.name.size() > 63) add(s.line, where + ": name must be 1-63 of [a-z0-9_-]");
+    if (!names.insert(s.name).second) add(s.line, "duplicate site name '" + s.name + "'");
+    if (s.provider.empty()) add(s.line, where + ": provider is required");
+    if (s.type == "local" && s.path.empty()) add(s.line, where + ": path is required for type local");
+    if ((s.type == "s3" || s.type == "gcs" || s.type == "azure") &&
+        (s.endpoint.empty() || s.bucket.empty())) {
+      add(s.line, where + ": endpoint and bucket are required for type " + s.type);
+    }
+  }
+  if (c.policy.rf > static_cast<int64_t>(c.sites.size()) && !c.sites.empty()) {
+    add(0, "policy.rf = " + std::to_string(c.policy.rf) + " exceeds the number of sites (" +
+               std::to_string(c.sites.size()) + ")");
+  }
+  return errs;
+}
+
+ConfigLoadResult LoadConfigText(const std::string& text, const std::string& source_name,
+                                const EnvLookup& env, const EnvList& env_names) {
+  ConfigLoadResult out;
+  Config& c = out.config;
+  bool sites_from_file = false;
+  if (!text.empty()) {
+    // Debian's toml++ is a shared library built with exceptions: parse errors arrive as one.
+    toml::table root;
+    try {
+      root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& err) {
+      out.errors.push_back({static_cast<int>(err.source().begin.line),
+                            "TOML syntax error: " + std::string(err.description())});
+      return out;
+    }
+    std::set<std::string> skip = {"sites"};
+    LoadTable(root, "", RootProps(), c, out.errors, skip);
+    if (auto* sites = root.get("sites")) {
+      sites_from_file = true;
+      const toml::array* arr = sites->as_array();
+      if (!arr) {
+        out.errors.push_back({LineOf(*sites), "sites must be an array of tables ([[sites]])"});
+      } else {
+        for (auto&& el : *arr) {
+          const toml::table* t = el.as_table();
+          if (!t) {
+            out.errors.push_back({LineOf(el), "each [[sites]] entry must be a table"});
+            continue;
+          }
+          SiteConfig s;
+          s.line = LineOf(el);
+          std::set<std::string> none;
+          LoadTable(*t, "", SiteProps(), s, out.errors, none);
+          out.config.sites.push_back(std::move(s));
+        }
+      }
+    }
+  }
+  if (!sites_from_file) c.sites = DefaultSites();
+
+  // Environment overrides.
+  std::set<std::string> known;
+  for (const auto& p : RootProps()) {
+    std::string name = EnvNameFor(p.path);
+    known.insert(name);
+    if (auto v = env(name)) {
+      auto sv = ParseEnvValue(p.kind, *v);
+      if (!sv) {
+        out.errors.push_back({0, name + "=" + *v + ": not a valid " + std::string(KindName(p.kind))});
+        continue;
+      }
+      auto e = Assign(p, c, *sv);
+      if (!e.empty()) out.errors.push_back({0, name + ": " + e});
+    }
+  }
+  for (auto& s : c.sites) {
+    for (const auto& p : SiteProps()) {
+      std::string name = "DIM_SITES_" + Upper(s.name) + "_" + Upper(p.path);
+      known.insert(name);
+      if (auto v = env(name)) {
+        auto sv = ParseEnvValue(p.kind, *v);
+        if (!sv) {
+          out.errors.push_back({0, name + "=" + *v + ": not a valid " + std::string(KindName(p.kind))});
+          continue;
+        }
+        auto e = Assign(p, s, *sv);
+        if (!e.empty()) out.errors.push_back({0, name + ": " + e});
+      }
+    }
+  }
+  if (env_names) {
+    for (const auto& n : env_names()) {
+      if (!known.count(n) && n != "DIM_CONFIG" && n != "DIM_SOURCE_DIR" && n != "DIM_BINARY_DIR" &&
+          n.rfind("DIM_TEST_", 0) != 0) {
+        out.warnings.push_back({0, "environment variable " + n + " matches no configuration key"});
+      }
+    }
+  }
+  for (auto& e : ValidateConfig(c)) out.errors.push_back(std::move(e));
+  return out;
+}
+
+ConfigLoadResult LoadConfigFile(const std::string& path, const EnvLookup& env,
+                                const EnvList& env_names) {
+  if (path.empty()) return LoadConfigText("", "(defaults)", env, env_names);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigLoadResult r;
+    r.errors.push_back({0, "cannot open configuration file"});
+    return r;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return LoadConfigText(ss.str(), path, env, env_names);
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  auto r = LoadConfigFile(path, ProcessEnv(), ProcessEnvNames());
+  if (!r.ok()) {
+    std::string text = r.ErrorText(path.empty() ? "(environment)" : path);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    return Status::InvalidArgument(text);
+  }
+  return std::move(r.config);
+}
+
+std::string ConfigReferenceMarkdown() {
+  std::ostringstream os;
+  os << "# Configuration reference\n\n"
+     << "Generated by `dim config docs` from the declarations in `src/core/config.cc`.\n\n"
+     << "One TOML file (`dim serve --config FILE`). Precedence: defaults < file < environment < "
+        "command-line flags. Every key can be overridden by an environment variable named `DIM_` "
+        "+ the dotted path in upper case with `.` replaced by `_`; a site's key by "
+        "`DIM_SITES_<NAME>_<KEY>`. `dim config check FILE` validates a file and names the line "
+        "of each error.\n\n"
+     << "| key | type | default | environment | meaning |\n|---|---|---|---|---|\n";
+  Config def;
+  for (const auto& p : RootProps()) {
+    std::string doc = p.doc;
+    if (!p.choices.empty()) {
+      doc += " One of:";
+      for (auto& c : p.choices) doc += " `" + c + "`";
+      doc += ".";
+    }
+    os << "| `" << p.path << "` | " << KindName(p.kind) << " | `" << ScalarToString(p.kind, p.field(def))
+       << "` | `" << EnvNameFor(p.path) << "` | " << doc << " |\n";
+  }
+  os << "\n## Sites (`[[sites]]`)\n\nWithout any `[[sites]]`, the embedded default's three local "
+        "sites `aws`, `azure` and `gcp` are used.\n\n"
+     << "| key | type | default | meaning |\n|---|---|---|---|\n";
+  SiteConfig sdef;
+  for (const auto& p : SiteProps()) {
+    std::string doc = p.doc;
+    if (!p.choices.empty()) {
+      doc += " One of:";
+      for (auto& c : p.choices) doc += " `" + (c.empty() ? std::string("\"\"") : c) + "`";
+      doc += ".";
+    }
+    os << "| `" << p.path << "` | " << KindName(p.kind) << " | `" << ScalarToString(p.kind, p.field(sdef))
+       << "` | " << doc << " |\n";
+  }
+  return os.str();
+}
+
+}  // namespace dim

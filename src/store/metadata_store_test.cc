@@ -1,0 +1,398 @@
+// Contract tests every MetadataStore backend must pass (instantiated for SQLite here; other
+// backends add themselves to the INSTANTIATE list).
+#include "store/metadata_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "store/sqlite/sqlite_metadata_store.h"
+
+namespace dim {
+namespace {
+
+using Factory = std::function<std::unique_ptr<MetadataStore>()>;
+
+class MetadataStoreTest : public ::testing::TestWithParam<std::pair<std::string, Factory>> {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().second();
+    ASSERT_NE(store_, nullptr);
+    ASSERT_TRUE(store_->CreateBucket("demo", 1).ok());
+  }
+
+  ObjectRecord Put(const std::string& key, std::vector<std::string> sites, std::string gen = "g1",
+                   std::string sha = "aa") {
+    MetadataStore::NewContent c;
+    c.key = {"demo", key};
+    c.size = 10;
+    c.sha256 = sha;
+    c.etag = "e";
+    c.generation = gen;
+    c.tier = Tier::kCold;
+    c.sites = std::move(sites);
+    c.now_ms = 1000;
+    auto r = store_->PutObject(c);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.value();
+  }
+
+  std::vector<TaskRecord> Tasks(TaskStatus s) { return store_->ListTasks(s, 100).value(); }
+
+  std::unique_ptr<MetadataStore> store_;
+};
+
+TEST_P(MetadataStoreTest, Buckets) {
+  EXPECT_EQ(store_->CreateBucket("demo", 2).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->CreateBucket("other", 2).ok());
+  EXPECT_EQ(store_->ListBuckets()->size(), 2u);
+  Put("x", {"aws"});
+  EXPECT_EQ(store_->DeleteBucket("demo").code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->DeleteBucket("other").ok());
+  EXPECT_TRUE(store_->DeleteBucket("other").IsNotFound());
+  EXPECT_FALSE(store_->GetBucket("other")->has_value());
+}
+
+TEST_P(MetadataStoreTest, PutGetListObjects) {
+  auto o = Put("logs/a.log", {"aws"});
+  EXPECT_EQ(o.version, 1);
+  EXPECT_EQ(o.sites, std::vector<std::string>{"aws"});
+  Put("logs/b.log", {"aws"});
+  Put("img/c.png", {"azure"});
+  auto got = store_->GetObject({"demo", "logs/a.log"});
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->sha256, "aa");
+  EXPECT_FALSE(store_->GetObject({"demo", "nope"})->has_value());
+  MetadataStore::ObjectQuery q;
+  q.bucket = "demo";
+  q.prefix = "logs/";
+  auto page = store_->ListObjects(q).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].key.key, "logs/a.log");
+  q.start_after = "logs/a.log";
+  EXPECT_EQ(store_->ListObjects(q)->size(), 1u);
+  MetadataStore::ObjectQuery all;
+  all.limit = 2;
+  auto p1 = store_->ListObjects(all).value();
+  ASSERT_EQ(p1.size(), 2u);
+  all.after_id = p1.back().id;
+  EXPECT_EQ(store_->ListObjects(all)->size(), 1u);
+  EXPECT_EQ(store_->CountObjectsByTier().value()[Tier::kCold], 3);
+
+  MetadataStore::NewContent missing;
+  missing.key = {"nobucket", "x"};
+  missing.sites = {"aws"};
+  EXPECT_TRUE(store_->PutObject(missing).status().IsNotFound());
+}
+
+TEST_P(MetadataStoreTest, ConditionalPut) {
+  MetadataStore::NewContent c;
+  c.key = {"demo", "k"};
+  c.sites = {"aws"};
+  c.generation = "g1";
+  c.expected_version = 0;
+  ASSERT_TRUE(store_->PutObject(c).ok());
+  c.generation = "g2";
+  EXPECT_TRUE(store_->PutObject(c).status().IsAborted());  // exists now
+  c.expected_version = 1;
+  EXPECT_TRUE(store_->PutObject(c).ok());
+}
+
+TEST_P(MetadataStoreTest, OverwriteRetiresOldGenerationAndQueuesDeletes) {
+  auto o1 = Put("k", {"aws", "gcp"}, "g1", "aa");
+  auto o2 = Put("k", {"aws"}, "g2", "bb");
+  EXPECT_EQ(o2.id, o1.id);
+  EXPECT_EQ(o2.version, 2);
+  EXPECT_EQ(o2.sha256, "bb");
+  auto reps = store_->GetReplicas(o1.id).value();
+  int live = 0, retiring = 0;
+  for (auto& r : reps) {
+    if (r.state == ReplicaState::kLive) {
+      live++;
+      EXPECT_EQ(r.generation, "g2");
+    } else if (r.state == ReplicaState::kRetiring) {
+      retiring++;
+      EXPECT_EQ(r.generation, "g1");
+    }
+  }
+  EXPECT_EQ(live, 1);
+  EXPECT_EQ(retiring, 2);
+  auto q = Tasks(TaskStatus::kQueued);
+  ASSERT_EQ(q.size(), 2u);
+  for (auto& t : q) {
+    EXPECT_EQ(t.kind, TaskKind::kDelete);
+    EXPECT_EQ(t.blob, BlobName({"demo", "k"}, "g1"));
+  }
+}
+
+TEST_P(MetadataStoreTest, MoveLifecycleCopyCommitThenSafeDelete) {
+  auto o = Put("k", {"azure"});
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.tier = Tier::kHot;
+  pc.sites = {"aws"};
+  DecisionRecord d;
+  d.objective = 1.5;
+  pc.decision = d;
+  pc.now_ms = 2000;
+  auto up = store_->UpdatePlacement(pc);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->tier, Tier::kHot);
+  EXPECT_EQ(up->tier_since_ms, 2000);
+  // A stale CAS loses.
+  EXPECT_TRUE(store_->UpdatePlacement(pc).status().IsAborted());
+
+  auto copy = store_->LeaseTask("w1", 30000, 3000).value();
+  ASSERT_TRUE(copy.has_value());
+  EXPECT_EQ(copy->kind, TaskKind::kCopy);
+  EXPECT_EQ(copy->src_site, "azure");
+  EXPECT_EQ(copy->dst_site, "aws");
+  EXPECT_EQ(copy->attempts, 1);
+  EXPECT_FALSE(store_->LeaseTask("w2", 30000, 3000)->has_value());  // nothing else runnable
+
+  // A delete cannot have been queued yet: the old replica is the only live one.
+  EXPECT_TRUE(Tasks(TaskStatus::kQueued).empty());
+  // Wrong checksum: refused.
+  EXPECT_EQ(store_->CommitCopy(*copy, "w1", "zz", 10, 3500).status().code(), StatusCode::kDataLoss);
+  // Someone else's lease: refused.
+  EXPECT_TRUE(store_->CommitCopy(*copy, "w2", "aa", 10, 3500).status().IsAborted());
+  auto outcome = store_->CommitCopy(*copy, "w1", "aa", 10, 4000);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(*outcome, MetadataStore::CommitOutcome::kCommitted);
+
+  auto after = store_->GetObjectById(o.id).value().value();
+  EXPECT_EQ(after.version, up->version + 1);
+  auto del = store_->LeaseTask("w1", 30000, 5000).value();
+  ASSERT_TRUE(del.has_value());
+  EXPECT_EQ(del->kind, TaskKind::kDelete);
+  EXPECT_EQ(del->dst_site, "azure");
+  auto check = store_->BeginReplicaDelete(*del, "w1", 9000, 5000);
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(*check, MetadataStore::DeleteCheck::kProceed);
+  ASSERT_TRUE(store_->FinishReplicaDelete(*del, "w1", 5100).ok());
+  auto reps = store_->GetReplicas(o.id).value();
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_EQ(reps[0].site, "aws");
+  EXPECT_EQ(reps[0].state, ReplicaState::kLive);
+  EXPECT_EQ(store_->ListDecisions("demo/k", 10)->size(), 1u);
+  auto counts = store_->CountTasks().value();
+  EXPECT_EQ(counts[TaskStatus::kDone], 2);
+}
+
+TEST_P(MetadataStoreTest, DeleteWaitsUntilPlacementIsLive) {
+  auto o = Put("k", {"azure", "gcp"});
+  // Placement moves to aws only; gcp and azure will be retired after the copy.
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.sites = {"aws"};
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  auto copy = store_->LeaseTask("w", 30000, 10).value().value();
+  ASSERT_EQ(*store_->CommitCopy(copy, "w", "aa", 10, 20), MetadataStore::CommitOutcome::kCommitted);
+  auto o2 = store_->GetObjectById(o.id)->value();
+  // Now move back to azure before the deletes ran: azure is wanted again.
+  pc.expected_version = o2.version;
+  pc.sites = {"gcp"};
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  // Deletes: azure (not wanted, placement gcp is... retiring, not live) -> not safe yet;
+  // gcp -> wanted again -> kept and live again.
+  int kept = 0, not_safe = 0;
+  for (int i = 0; i < 2; ++i) {
+    auto t = store_->LeaseTask("w", 30000, 30).value().value();
+    ASSERT_EQ(t.kind, TaskKind::kDelete);
+    auto c = store_->BeginReplicaDelete(t, "w", 100000, 30).value();
+    if (t.dst_site == "gcp") {
+      EXPECT_EQ(c, MetadataStore::DeleteCheck::kKeep);
+      kept++;
+    } else {
+      // gcp was still retiring when azure was checked, or live again: either way azure's
+      // delete must not proceed before gcp is live.
+      if (c == MetadataStore::DeleteCheck::kNotSafeYet) not_safe++;
+    }
+  }
+  EXPECT_EQ(kept, 1);
+  bool gcp_live = false;
+  for (auto& r : store_->GetReplicas(o.id).value()) {
+    if (r.site == "gcp" && r.state == ReplicaState::kLive) gcp_live = true;
+  }
+  EXPECT_TRUE(gcp_live);
+  (void)not_safe;
+}
+
+TEST_P(MetadataStoreTest, StaleCopyIsCancelledAndItsBlobScheduledForDeletion) {
+  auto o = Put("k", {"azure"});
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.sites = {"aws"};
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  auto copy = store_->LeaseTask("w", 30000, 10).value().value();
+  Put("k", {"azure"}, "g2", "bb");  // overwritten while copying
+  auto outcome = store_->CommitCopy(copy, "w", "aa", 10, 20);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(*outcome, MetadataStore::CommitOutcome::kStale);
+  bool cleanup = false;
+  for (auto& t : Tasks(TaskStatus::kQueued)) {
+    if (t.kind == TaskKind::kDelete && t.dst_site == "aws" && t.blob == copy.blob) cleanup = true;
+  }
+  EXPECT_TRUE(cleanup);
+}
+
+TEST_P(MetadataStoreTest, ExpiredLeaseIsTakenOverAndAttemptsAreBounded) {
+  auto o = Put("k", {"azure"});
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.sites = {"aws"};
+  pc.max_attempts = 2;
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  auto t1 = store_->LeaseTask("dead", 1000, 0).value().value();
+  EXPECT_FALSE(store_->LeaseTask("w", 1000, 500)->has_value());
+  auto t2 = store_->LeaseTask("w", 1000, 1500).value().value();  // took over
+  EXPECT_EQ(t2.id, t1.id);
+  EXPECT_EQ(t2.attempts, 2);
+  EXPECT_TRUE(store_->RenewLease(t1.id, "dead", 1000, 1600).IsAborted());
+  EXPECT_TRUE(store_->RenewLease(t1.id, "w", 1000, 1600).ok());
+  // Expires again on its last attempt: failed, and the possible partial blob gets a cleanup.
+  EXPECT_FALSE(store_->LeaseTask("x", 1000, 2000)->has_value());
+  auto t3 = store_->LeaseTask("x", 1000, 5000).value();
+  ASSERT_TRUE(t3.has_value());
+  EXPECT_EQ(t3->kind, TaskKind::kDelete);  // the cleanup, not the copy
+  auto failed = Tasks(TaskStatus::kFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].last_error.find("lease expired"), std::string::npos);
+}
+
+TEST_P(MetadataStoreTest, FailTaskRetriesThenFails) {
+  auto o = Put("k", {"azure"});
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.sites = {"aws"};
+  pc.max_attempts = 2;
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  auto t = store_->LeaseTask("w", 1000, 0).value().value();
+  ASSERT_TRUE(store_->FailTask(t.id, "w", "SlowDown", true, 500, 10).ok());
+  EXPECT_FALSE(store_->LeaseTask("w", 1000, 100)->has_value());  // backoff respected
+  t = store_->LeaseTask("w", 1000, 600).value().value();
+  ASSERT_TRUE(store_->FailTask(t.id, "w", "SlowDown again", true, 1000, 700).ok());
+  auto failed = Tasks(TaskStatus::kFailed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].last_error, "SlowDown again");
+  EXPECT_TRUE(store_->DeleteTasks(TaskStatus::kQueued).status().IsInvalidArgument());
+  EXPECT_EQ(store_->DeleteTasks(TaskStatus::kFailed).value(), 1);
+}
+
+TEST_P(MetadataStoreTest, DeleteObjectRetiresAllReplicas) {
+  auto o = Put("k", {"aws", "gcp"});
+  auto d = store_->DeleteObject({"demo", "k"}, std::nullopt, 5, 10);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(store_->GetObject({"demo", "k"})->has_value());
+  EXPECT_TRUE(store_->DeleteObject({"demo", "k"}, std::nullopt, 5, 10).status().IsNotFound());
+  int deletes = 0;
+  while (auto t = store_->LeaseTask("w", 1000, 20).value()) {
+    ASSERT_EQ(t->kind, TaskKind::kDelete);
+    ASSERT_EQ(*store_->BeginReplicaDelete(*t, "w", 100, 20), MetadataStore::DeleteCheck::kProceed);
+    ASSERT_TRUE(store_->FinishReplicaDelete(*t, "w", 21).ok());
+    deletes++;
+  }
+  EXPECT_EQ(deletes, 2);
+  EXPECT_TRUE(store_->GetReplicas(o.id)->empty());
+}
+
+TEST_P(MetadataStoreTest, AccessBatchIsAtomicWithOffsets) {
+  MetadataStore::AccessBatch b;
+  AccessStats a;
+  a.key = "demo/k";
+  a.access_1h = 5;
+  a.heat = 2.5;
+  a.last_access_ms = 100;
+  a.window_state = std::string("\x01\x00\x02", 3);
+  b.stats.push_back(a);
+  b.hourly.push_back({"demo/k", 10, 5, 0, 50});
+  b.consumer = "c";
+  b.next_offsets = {{0, 42}, {3, 7}};
+  ASSERT_TRUE(store_->ApplyAccessBatch(b).ok());
+  ASSERT_TRUE(store_->ApplyAccessBatch(b).ok());  // hourly increments, stats replace
+  auto s = store_->GetAccessStats("demo/k").value().value();
+  EXPECT_EQ(s.access_1h, 5);
+  EXPECT_DOUBLE_EQ(s.heat, 2.5);
+  EXPECT_EQ(s.window_state, a.window_state);
+  auto h = store_->ListHourly("demo/k", 0, 100).value();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].reads, 10);
+  EXPECT_EQ(store_->GetConsumerOffsets("c").value().at(0), 42);
+  EXPECT_EQ(store_->ListActiveKeys(50, 10)->size(), 1u);
+  EXPECT_EQ(store_->ListActiveKeys(150, 10)->size(), 0u);
+  EXPECT_EQ(store_->PruneHourly(11).value(), 1);
+  EXPECT_EQ(store_->GetAccessStatsMany({"demo/k", "demo/none"})->size(), 1u);
+}
+
+TEST_P(MetadataStoreTest, AlertsDedupeAckClear) {
+  auto a1 = store_->RaiseAlert("migration_backlog", "warning", "queue", "21 queued", "{}", 1).value();
+  auto a2 = store_->RaiseAlert("migration_backlog", "warning", "queue", "25 queued", "{}", 2).value();
+  EXPECT_EQ(a1.id, a2.id);
+  EXPECT_EQ(a2.count, 2);
+  EXPECT_EQ(a2.message, "25 queued");
+  ASSERT_TRUE(store_->AckAlert(a1.id, 3).ok());
+  EXPECT_TRUE(store_->AckAlert(9999, 3).IsNotFound());
+  EXPECT_TRUE(store_->ListAlerts(false)->empty());
+  EXPECT_EQ(store_->ListAlerts(true)->size(), 1u);
+  auto a3 = store_->RaiseAlert("migration_backlog", "warning", "queue", "30 queued", "{}", 4).value();
+  EXPECT_NE(a3.id, a1.id);  // acked ones are not reopened
+  ASSERT_TRUE(store_->ResolveAlert("migration_backlog", "queue").ok());
+  EXPECT_TRUE(store_->ListAlerts(false)->empty());
+  EXPECT_EQ(store_->ClearAlerts().value(), 1);
+}
+
+TEST_P(MetadataStoreTest, SettingsAreAudited) {
+  EXPECT_FALSE(store_->GetSetting("security.enforce")->has_value());
+  AuditRecord a{0, 5, "admin", "policy.security", "{\"enforce\":true}"};
+  ASSERT_TRUE(store_->PutSetting("security.enforce", "true", a).ok());
+  EXPECT_EQ(store_->GetSetting("security.enforce")->value(), "true");
+  auto audit = store_->ListAudit(10).value();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].action, "policy.security");
+}
+
+std::unique_ptr<MetadataStore> MakeSqliteMemory() {
+  auto r = SqliteMetadataStore::Open(":memory:");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreTest,
+                         ::testing::Values(std::make_pair(std::string("sqlite"), Factory(MakeSqliteMemory))),
+                         [](const auto& info) { return info.param.first; });
+
+TEST(SqliteMetadataStoreTest, ReopenKeepsDataAndSchemaVersion) {
+  auto dir = std::filesystem::temp_directory_path() / ("dim-store-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "dim.db").string();
+  {
+    auto s = SqliteMetadataStore::Open(path).value();
+    ASSERT_TRUE(s->CreateBucket("demo", 1).ok());
+  }
+  auto s = SqliteMetadataStore::Open(path).value();
+  EXPECT_GE(s->schema_version(), 1);
+  EXPECT_TRUE(s->GetBucket("demo")->has_value());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SqliteMetadataStoreTest, GarbageFileIsAClearError) {
+  auto dir = std::filesystem::temp_directory_path() / ("dim-store-bad-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "dim.db").string();
+  FILE* f = fopen(path.c_str(), "wb");
+  fputs("this is not a database, just some bytes that are long enough to matter..........", f);
+  fclose(f);
+  auto r = SqliteMetadataStore::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("dim.db"), std::string::npos) << r.status().ToString();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dim
