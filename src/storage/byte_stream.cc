@@ -1,0 +1,54 @@
+#include "storage/byte_stream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace dim {
+
+Result<size_t> StringSource::Read(char* buf, size_t n) {
+  size_t k = std::min(n, data_.size() - pos_);
+  std::memcpy(buf, data_.data() + pos_, k);
+  pos_ += k;
+  return k;
+}
+
+Result<size_t> HashingSource::Read(char* buf, size_t n) {
+  DIM_ASSIGN_OR_RETURN(size_t k, inner_.Read(buf, n));
+  sha_.Update(buf, k);
+  md5_.Update(buf, k);
+  bytes_ += static_cast<int64_t>(k);
+  return k;
+}
+
+Result<size_t> LimitedSource::Read(char* buf, size_t n) {
+  if (left_ <= 0) return size_t{0};
+  size_t want = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
+  DIM_ASSIGN_OR_RETURN(size_t k, inner_.Read(buf, want));
+  left_ -= static_cast<int64_t>(k);
+  return k;
+}
+
+Result<std::string> ReadAll(ByteSource& src, size_t max_bytes) {
+  std::string out;
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    DIM_ASSIGN_OR_RETURN(size_t k, src.Read(buf.data(), buf.size()));
+    if (k == 0) return out;
+    if (out.size() + k > max_bytes) {
+      return Status::ResourceExhausted("stream exceeds " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf.data(), k);
+  }
+}
+
+Status Drain(ByteSource& src, const std::function<Status(std::string_view)>& sink) {
+  std::vector<char> buf(kStreamChunk);
+  for (;;) {
+    DIM_ASSIGN_OR_RETURN(size_t k, src.Read(buf.data(), buf.size()));
+    if (k == 0) return Status::OK();
+    DIM_RETURN_IF_ERROR(sink(std::string_view(buf.data(), k)));
+  }
+}
+
+}  // namespace dim

@@ -1,0 +1,70 @@
+// Pull-based byte streams. Objects flow through ByteSource in bounded chunks, so memory use never
+// depends on object size. Sources are single-use and not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/checksum.h"
+#include "core/status.h"
+
+namespace dim {
+
+inline constexpr size_t kStreamChunk = 1 << 20;  // 1 MiB
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to n bytes into buf; returns how many. 0 means the end of the stream.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Serves a string (tests, small bodies).
+class StringSource final : public ByteSource {
+ public:
+  explicit StringSource(std::string data) : data_(std::move(data)) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  std::string data_;
+  size_t pos_ = 0;
+};
+
+// Passes bytes through while computing SHA-256 and MD5 of everything read.
+class HashingSource final : public ByteSource {
+ public:
+  explicit HashingSource(ByteSource& inner) : inner_(inner) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+  int64_t bytes() const { return bytes_; }
+  std::string Sha256Hex() { return sha_.FinishHex(); }
+  std::string Md5Hex() { return md5_.FinishHex(); }
+  std::string Md5Raw() { return md5_.FinishRaw(); }
+
+ private:
+  ByteSource& inner_;
+  Sha256 sha_;
+  Md5 md5_;
+  int64_t bytes_ = 0;
+};
+
+// Serves at most `limit` bytes of the inner source.
+class LimitedSource final : public ByteSource {
+ public:
+  LimitedSource(ByteSource& inner, int64_t limit) : inner_(inner), left_(limit) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  ByteSource& inner_;
+  int64_t left_;
+};
+
+// Reads the whole source into a string (for small objects and tests only).
+Result<std::string> ReadAll(ByteSource& src, size_t max_bytes = SIZE_MAX);
+// Feeds every chunk of src to sink; stops at the first error from either.
+Status Drain(ByteSource& src, const std::function<Status(std::string_view)>& sink);
+
+}  // namespace dim

@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "storage/local_object_store.h"
+#include "storage/object_store_contract.h"
+#include "storage/site_registry.h"
+
+namespace dim {
+namespace {
+
+std::filesystem::path FreshDir(const std::string& tag) {
+  static std::atomic<int> n{0};
+  auto d = std::filesystem::temp_directory_path() /
+           ("dim-local-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+INSTANTIATE_TEST_SUITE_P(Local, ObjectStoreContract,
+                         ::testing::Values(ObjectStoreCase{
+                             "local",
+                             [] {
+                               auto s = LocalObjectStore::Make("local-test", FreshDir("c"));
+                               return std::shared_ptr<ObjectStore>(std::move(s).value());
+                             }}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(LocalObjectStoreTest, BlobsNeverLandOutsideTheRoot) {
+  auto base = FreshDir("esc");
+  auto root = base / "site";
+  auto store = LocalObjectStore::Make("aws", root).value();
+  for (const std::string& bad : std::vector<std::string>{"../escape@1", "demo/../../escape@1", "/etc/escape@1", "..", "."}) {
+    StringSource src("x");
+    auto r = store->Put(bad, src, {});
+    // ".." and "../escape@1" share the directory "%2E." (the documented prefix limitation).
+    ASSERT_TRUE(r.ok() || r.status().code() == StatusCode::kFailedPrecondition)
+        << bad << ": " << r.status().ToString();
+    auto p = store->PathOf(bad).lexically_normal().string();
+    EXPECT_EQ(p.rfind(store->root().string() + "/", 0), 0u) << bad << " -> " << p;
+  }
+  // Nothing was written next to the site directory.
+  int outside = 0;
+  for (auto& e : std::filesystem::directory_iterator(base)) {
+    if (e.path() != root) outside++;
+  }
+  EXPECT_EQ(outside, 0);
+  std::filesystem::remove_all(base);
+}
+
+TEST(LocalObjectStoreTest, PrefixConflictIsAClearError) {
+  auto root = FreshDir("conf");
+  auto store = LocalObjectStore::Make("aws", root).value();
+  StringSource a("a");
+  ASSERT_TRUE(store->Put("demo/a", a, {}).ok());
+  StringSource b("b");
+  auto r = store->Put("demo/a/b", b, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("aws"), std::string::npos);
+  std::filesystem::remove_all(root);
+}
+
+TEST(LocalObjectStoreTest, EmptyDirectoriesAreRemovedOnDelete) {
+  auto root = FreshDir("rm");
+  auto store = LocalObjectStore::Make("aws", root).value();
+  StringSource a("a");
+  ASSERT_TRUE(store->Put("demo/x/y/z@1", a, {}).ok());
+  ASSERT_TRUE(store->Delete("demo/x/y/z@1").ok());
+  EXPECT_FALSE(std::filesystem::exists(root / "demo"));
+  std::filesystem::remove_all(root);
+}
+
+TEST(SiteRegistryTest, BuildsLocalSitesUnderDataDir) {
+  Config c;
+  c.data_dir = FreshDir("reg").string();
+  c.sites = DefaultSites();
+  auto reg = MakeSiteRegistry(c);
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  ASSERT_NE(reg->Find("aws"), nullptr);
+  EXPECT_EQ(reg->Find("nope"), nullptr);
+  EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::path(c.data_dir) / "sites" / "azure"));
+  SiteConfig s3;
+  s3.name = "x";
+  s3.type = "nosuch";
+  EXPECT_EQ(MakeObjectStore(s3, c.data_dir).status().code(), StatusCode::kUnimplemented);
+  std::filesystem::remove_all(c.data_dir);
+}
+
+}  // namespace
+}  // namespace dim
