@@ -1,0 +1,319 @@
+#include "optimizer/optimizer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "optimizer/explanation.h"
+#include "optimizer/site_score.h"
+#include "stream/access_consumer.h"
+
+namespace dim {
+
+OptimizerOptions OptimizerOptions::FromConfig(const Config& c) {
+  OptimizerOptions o;
+  o.rf = static_cast<int>(c.policy.rf);
+  o.sla_ms = c.policy.sla_ms;
+  o.score_weight_base = c.policy.score_weight_base;
+  o.score_weight_p = c.policy.score_weight_p;
+  o.tier.hot_threshold = c.policy.hot_threshold;
+  o.tier.warm_threshold = c.policy.warm_threshold;
+  o.tier.heat_pred_boost = c.policy.heat_pred_boost;
+  o.tier.max_hot_share = c.policy.max_hot_share;
+  o.tier.hot_demote_recency_s = c.policy.hot_demote_recency_s;
+  o.tier.warm_demote_recency_s = c.policy.warm_demote_recency_s;
+  o.tier.hot_demote_p = c.policy.hot_demote_p;
+  o.tier.min_residency_hot_s = c.policy.min_residency_hot_s;
+  o.tier.min_residency_warm_s = c.policy.min_residency_warm_s;
+  o.tier.min_residency_cold_s = c.policy.min_residency_cold_s;
+  o.heat_tau_s = c.stream.heat_tau_s;
+  o.max_attempts = static_cast<int>(c.migrator.max_attempts);
+  return o;
+}
+
+Optimizer::Optimizer(MetadataStore& store, std::vector<SiteConfig> sites, PredictorSlot& predictor,
+                     RuntimePolicy& policy, const Clock& clock, MetricsRegistry& metrics,
+                     OptimizerOptions options)
+    : store_(store),
+      sites_(std::move(sites)),
+      predictor_(predictor),
+      policy_(policy),
+      clock_(clock),
+      options_(std::move(options)),
+      available_([](const std::string&) { return true; }),
+      evaluations_(metrics.AddCounter("dim_placement_evaluations_total",
+                                      "Placement evaluations, by resulting tier", {"tier"})),
+      changes_(metrics.AddCounter("dim_placement_changes_total",
+                                  "Evaluations that changed an object's tier or sites").Get()),
+      eval_seconds_(metrics.AddHistogram("dim_placement_evaluation_duration_seconds",
+                                         "Time to evaluate one object").Get()) {}
+
+Optimizer::~Optimizer() { Stop(); }
+
+void Optimizer::SetSiteAvailability(std::function<bool(const std::string&)> available) {
+  std::lock_guard<std::mutex> lock(avail_mu_);
+  available_ = std::move(available);
+}
+
+Result<double> Optimizer::HotShare() {
+  DIM_ASSIGN_OR_RETURN(auto counts, CountTiers());
+  return counts.Share();
+}
+
+Result<Optimizer::TierCounts> Optimizer::CountTiers() {
+  DIM_ASSIGN_OR_RETURN(auto counts, store_.CountObjectsByTier());
+  TierCounts t;
+  for (auto& [tier, n] : counts) t.total += n;
+  t.hot = counts[Tier::kHot];
+  return t;
+}
+
+std::vector<SiteCandidate> Optimizer::Candidates(const std::vector<double>& scores) {
+  std::function<bool(const std::string&)> avail;
+  {
+    std::lock_guard<std::mutex> lock(avail_mu_);
+    avail = available_;
+  }
+  std::vector<SiteCandidate> out;
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    const auto& s = sites_[i];
+    SiteCandidate c;
+    c.name = s.name;
+    c.provider = s.provider;
+    c.storage_class = s.storage_class;
+    c.encrypted = s.encrypted;
+    c.p95_ms = s.p95_ms;
+    c.cost_per_gb = s.cost_per_gb_month;
+    c.score = i < scores.size() ? scores[i] : 0.0;
+    c.available = avail(s.name);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<Evaluation> Optimizer::Evaluate(const ObjectKey& key, bool apply) {
+  DIM_ASSIGN_OR_RETURN(auto obj, store_.GetObject(key));
+  if (!obj) return Status::NotFound("no such object " + key.Full());
+  DIM_ASSIGN_OR_RETURN(double share, HotShare());
+  return EvaluateObject(*obj, share, apply);
+}
+
+Result<Evaluation> Optimizer::EvaluateObject(const ObjectRecord& object, double hot_share,
+                                             bool apply) {
+  const int64_t start_us = MonotonicMicros();
+  Evaluation ev;
+  ev.object = object;
+  ev.evaluated_ms = clock_.NowMs();
+  const int64_t now = ev.evaluated_ms;
+  DIM_ASSIGN_OR_RETURN(auto stored, store_.GetAccessStats(object.key.Full()));
+  if (stored) ev.stats = StatsAsOf(*stored, now, options_.heat_tau_s);
+  else ev.stats.key = object.key.Full();
+  ev.features = ExtractFeatures(&object, ev.stats, now);
+
+  auto predictor = predictor_.Get();
+  ev.predictor = predictor->name();
+  auto p = predictor->PredictHot({ev.features});
+  if (p.ok() && p->size() == 1) {
+    ev.p_hot = std::clamp((*p)[0], 0.0, 1.0);
+  } else {
+    spdlog::warn("predictor {} failed ({}); using the heuristic for {}", ev.predictor,
+                 p.status().ToString(), object.key.Full());
+    ev.predictor = "heuristic";
+    ev.p_hot = HeuristicPredictor::Score(ev.features);
+  }
+  std::vector<ScoredSite> scored;
+  for (const auto& s : sites_) scored.push_back({s.name, s.region, s.p95_ms, s.cost_per_gb_month});
+  std::string primary = object.sites.empty() ? "" : object.sites.front();
+  std::vector<double> scores = SiteScores(scored, ev.p_hot, primary);
+  for (size_t i = 0; i < sites_.size(); ++i) ev.scores[sites_[i].name] = scores[i];
+  ev.p_adj = AdjustedPHot(ev.p_hot, scores);
+
+  TierInputs ti;
+  ti.heat = ev.stats.heat;
+  ti.p_adj = ev.p_adj;
+  ti.access_1h = ev.stats.access_1h;
+  ti.access_24h = ev.stats.access_24h;
+  ti.current = object.tier;
+  ti.residency_s = std::max<int64_t>(0, now - object.tier_since_ms) / 1000.0;
+  ti.recency_s = ev.features.recency_s;
+  ti.hot_share = hot_share;
+  ev.tier = DecideTier(ti, options_.tier);
+
+  ev.request.sites = Candidates(scores);
+  ev.request.rf = options_.rf;
+  ev.request.sla_ms = options_.sla_ms;
+  ev.request.score_weight = options_.score_weight_base + options_.score_weight_p * ev.p_hot;
+  ev.request.enforce_encryption = policy_.EncryptionEnforced();
+  ev.request.tier = ev.tier.tier;
+  DIM_ASSIGN_OR_RETURN(ev.placement, placer_.Solve(ev.request));
+
+  double gb = static_cast<double>(object.size) / 1e9;
+  double old_cost = 0, new_cost = 0;
+  for (const auto& s : sites_) {
+    if (std::find(object.sites.begin(), object.sites.end(), s.name) != object.sites.end()) old_cost += s.cost_per_gb_month;
+    if (std::find(ev.placement.chosen.begin(), ev.placement.chosen.end(), s.name) != ev.placement.chosen.end()) new_cost += s.cost_per_gb_month;
+  }
+  ev.expected_saving_month = gb * (old_cost - new_cost);
+  ev.changed = ev.tier.tier != object.tier || ev.placement.chosen != object.sites;
+  evaluations_.Labels({std::string(TierName(ev.tier.tier))}).Inc();
+
+  if (apply && ev.changed) {
+    ObjectRecord current = object;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      MetadataStore::PlacementChange pc;
+      pc.object_id = current.id;
+      pc.expected_version = current.version;
+      pc.tier = ev.tier.tier;
+      pc.sites = ev.placement.chosen;
+      pc.max_attempts = options_.max_attempts;
+      pc.now_ms = now;
+      DecisionRecord d;
+      d.objective = ev.placement.objective;
+      d.expected_saving_month = ev.expected_saving_month;
+      d.explanation_json = ExplainJson(ev).dump();
+      pc.decision = d;
+      auto r = store_.UpdatePlacement(pc);
+      if (r.ok()) {
+        ev.applied = true;
+        changes_.Inc();
+        spdlog::info("placement {}: {} [{}] -> {} [{}] ({})", object.key.Full(),
+                     TierName(object.tier), fmt::join(object.sites, ","), TierName(ev.tier.tier),
+                     fmt::join(ev.placement.chosen, ","), ev.tier.reason);
+        break;
+      }
+      if (!r.status().IsAborted()) return r.status().WithContext("applying placement of " + object.key.Full());
+      // Lost the compare-and-swap (a copy committed meanwhile): re-read and try again.
+      DIM_ASSIGN_OR_RETURN(auto fresh, store_.GetObjectById(object.id));
+      if (!fresh) return Status::NotFound("object " + object.key.Full() + " was deleted");
+      if (fresh->generation != object.generation) break;  // new content; the next pass decides
+      current = *fresh;
+    }
+    // The seed's latency alert: a hot object whose best placement still misses the SLA.
+    if (ev.applied && ev.tier.tier == Tier::kHot) {
+      for (const auto& s : sites_) {
+        if (s.name == ev.placement.chosen.front() && s.p95_ms > options_.sla_ms) {
+          (void)store_.RaiseAlert("latency_sla", "warning", object.key.Full(),
+                                  object.key.Full() + " on " + s.name + " exceeds the SLA (" +
+                                      std::to_string(static_cast<int>(s.p95_ms)) + " ms > " +
+                                      std::to_string(static_cast<int>(options_.sla_ms)) + " ms)",
+                                  "{}", now);
+        }
+      }
+    }
+  }
+  if (ev.stats.access_1h >= 500) {
+    (void)store_.RaiseAlert("traffic_spike", "info", object.key.Full(),
+                            object.key.Full() + " saw " + std::to_string(ev.stats.access_1h) +
+                                " accesses in the last hour",
+                            "{}", now);
+  }
+  eval_seconds_.Observe((MonotonicMicros() - start_us) / 1e6);
+  return ev;
+}
+
+Result<PassResult> Optimizer::EvaluateActive(int64_t since_ms) {
+  PassResult pr;
+  DIM_ASSIGN_OR_RETURN(TierCounts counts, CountTiers());
+  std::set<int64_t> done;
+  auto run = [&](const ObjectRecord& o) {
+    if (!done.insert(o.id).second) return;
+    RunOne(o, counts, pr);
+  };
+  DIM_ASSIGN_OR_RETURN(auto keys, store_.ListActiveKeys(since_ms, 100000));
+  for (const auto& k : keys) {
+    auto key = ObjectKey::Parse(k);
+    if (!key.ok()) continue;
+    auto obj = store_.GetObject(*key);
+    if (obj.ok() && obj->has_value()) run(**obj);
+  }
+  // Non-cold objects, so that idle ones cool down.
+  MetadataStore::ObjectQuery q;
+  q.limit = 1000;
+  for (;;) {
+    DIM_ASSIGN_OR_RETURN(auto page, store_.ListObjects(q));
+    if (page.empty()) break;
+    for (const auto& o : page) {
+      if (o.tier != Tier::kCold) run(o);
+    }
+    q.after_id = page.back().id;
+  }
+  return pr;
+}
+
+void Optimizer::RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr) {
+  auto r = EvaluateObject(o, counts.Share(), /*apply=*/true);
+  pr.evaluated++;
+  if (!r.ok()) {
+    pr.errors++;
+    spdlog::warn("evaluating {}: {}", o.key.Full(), r.status().ToString());
+    return;
+  }
+  if (!r->applied) return;
+  pr.changed++;
+  // Keep the hot share current within the pass, so the cap holds.
+  bool was_hot = o.tier == Tier::kHot, is_hot = r->tier.tier == Tier::kHot;
+  counts.hot += (is_hot ? 1 : 0) - (was_hot ? 1 : 0);
+}
+
+Result<PassResult> Optimizer::EvaluateAll() {
+  PassResult pr;
+  DIM_ASSIGN_OR_RETURN(TierCounts counts, CountTiers());
+  MetadataStore::ObjectQuery q;
+  q.limit = 1000;
+  for (;;) {
+    DIM_ASSIGN_OR_RETURN(auto page, store_.ListObjects(q));
+    if (page.empty()) break;
+    for (const auto& o : page) RunOne(o, counts, pr);
+    q.after_id = page.back().id;
+  }
+  return pr;
+}
+
+Result<std::vector<std::string>> Optimizer::PlaceNew(Tier tier) {
+  std::vector<ScoredSite> scored;
+  for (const auto& s : sites_) scored.push_back({s.name, s.region, s.p95_ms, s.cost_per_gb_month});
+  double p = tier == Tier::kHot ? 0.9 : tier == Tier::kWarm ? 0.45 : 0.05;
+  PlacementRequest req;
+  req.sites = Candidates(SiteScores(scored, p, ""));
+  req.rf = options_.rf;
+  req.sla_ms = options_.sla_ms;
+  req.score_weight = options_.score_weight_base + options_.score_weight_p * p;
+  req.enforce_encryption = policy_.EncryptionEnforced();
+  req.tier = tier;
+  DIM_ASSIGN_OR_RETURN(auto res, placer_.Solve(req));
+  return res.chosen;
+}
+
+void Optimizer::Start(int64_t interval_s) {
+  if (running_.exchange(true)) return;
+  thread_ = std::thread([this, interval_s] {
+    int64_t since = clock_.NowMs() - interval_s * 1000;
+    while (running_.load()) {
+      int64_t started = clock_.NowMs();
+      auto r = EvaluateActive(since);
+      if (!r.ok()) {
+        spdlog::warn("optimizer pass: {}", r.status().ToString());
+      } else {
+        since = started;
+        if (r->changed > 0) {
+          spdlog::info("optimizer pass: {} evaluated, {} changed", r->evaluated, r->changed);
+        }
+      }
+      std::unique_lock<std::mutex> lock(loop_mu_);
+      loop_cv_.wait_for(lock, std::chrono::seconds(interval_s), [&] { return !running_.load(); });
+    }
+  });
+}
+
+void Optimizer::Stop() {
+  if (!running_.exchange(false)) return;
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+  }
+  loop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace dim

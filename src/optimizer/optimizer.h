@@ -1,0 +1,121 @@
+// The optimizer service: for an object, reads its access statistics, predicts p_hot, decides its
+// tier (tier_policy.h) and its sites (placement.h), and — when asked to apply — records the
+// decision and the new placement in one compare-and-swap (MetadataStore::UpdatePlacement), which
+// queues the copies; the migrator does the moving. Also places newly written objects, and runs a
+// periodic pass over recently active and non-cold objects. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/metrics.h"
+#include "ml/features.h"
+#include "ml/predictor.h"
+#include "optimizer/placement.h"
+#include "optimizer/runtime_policy.h"
+#include "optimizer/tier_policy.h"
+#include "store/metadata_store.h"
+
+namespace dim {
+
+struct OptimizerOptions {
+  int rf = 1;
+  double sla_ms = 80;
+  double score_weight_base = 0.2;
+  double score_weight_p = 0.6;
+  TierParams tier;
+  double heat_tau_s = 1800;
+  int max_attempts = 5;
+  static OptimizerOptions FromConfig(const Config& c);
+};
+
+struct Evaluation {
+  ObjectRecord object;       // as it was before the evaluation
+  AccessStats stats;         // as of now
+  ObjectFeatures features;
+  std::string predictor;
+  double p_hot = 0;
+  double p_adj = 0;
+  std::map<std::string, double> scores;  // site -> score
+  TierDecision tier;
+  PlacementRequest request;
+  PlacementResult placement;
+  double expected_saving_month = 0;  // $/month, positive when the new placement is cheaper
+  bool changed = false;
+  bool applied = false;
+  int64_t evaluated_ms = 0;
+};
+
+struct PassResult {
+  int evaluated = 0;
+  int changed = 0;
+  int errors = 0;
+};
+
+class Optimizer {
+ public:
+  Optimizer(MetadataStore& store, std::vector<SiteConfig> sites, PredictorSlot& predictor,
+            RuntimePolicy& policy, const Clock& clock, MetricsRegistry& metrics,
+            OptimizerOptions options);
+  ~Optimizer();
+
+  // Which sites may receive data now (health, chaos). Default: all.
+  void SetSiteAvailability(std::function<bool(const std::string&)> available);
+
+  // NotFound for an unknown object. apply: record the decision and queue the moves if it changed.
+  Result<Evaluation> Evaluate(const ObjectKey& key, bool apply);
+  // Objects accessed since since_ms, plus every hot or warm object (so idle ones cool down).
+  Result<PassResult> EvaluateActive(int64_t since_ms);
+  Result<PassResult> EvaluateAll();
+  // Sites for a new object of this tier, primary first.
+  Result<std::vector<std::string>> PlaceNew(Tier tier);
+
+  const std::vector<SiteConfig>& sites() const { return sites_; }
+  const OptimizerOptions& options() const { return options_; }
+
+  // Periodic EvaluateActive on a background thread.
+  void Start(int64_t interval_s);
+  void Stop();
+
+ private:
+  struct TierCounts {
+    int64_t hot = 0;
+    int64_t total = 0;
+    double Share() const { return total == 0 ? 0.0 : static_cast<double>(hot) / total; }
+  };
+  Result<Evaluation> EvaluateObject(const ObjectRecord& object, double hot_share, bool apply);
+  void RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr);
+  Result<double> HotShare();
+  Result<TierCounts> CountTiers();
+  std::vector<SiteCandidate> Candidates(const std::vector<double>& scores);
+
+  MetadataStore& store_;
+  std::vector<SiteConfig> sites_;
+  PredictorSlot& predictor_;
+  RuntimePolicy& policy_;
+  const Clock& clock_;
+  OptimizerOptions options_;
+  ExactPlacer placer_;
+  std::mutex avail_mu_;
+  std::function<bool(const std::string&)> available_;
+
+  std::atomic<bool> running_{false};
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  std::thread thread_;
+
+  Family<Counter>& evaluations_;
+  Counter& changes_;
+  Histogram& eval_seconds_;
+};
+
+}  // namespace dim
