@@ -133,6 +133,8 @@ class MetadataStore {
   // A failed attempt. Retryable and attempts left: queued again at retry_at_ms; else failed.
   virtual Status FailTask(int64_t task_id, const std::string& owner, const std::string& error,
                           bool retryable, int64_t retry_at_ms, int64_t now_ms) = 0;
+  // Hands a leased task back untouched (shutdown): queued again at once, the attempt not counted.
+  virtual Status ReleaseTask(int64_t task_id, const std::string& owner, int64_t now_ms) = 0;
   // Ends a task without running it (e.g. "destination_not_encrypted"): status failed or
   // cancelled, with the reason.
   virtual Status StopTask(int64_t task_id, const std::string& owner, TaskStatus status,

@@ -285,6 +285,21 @@ TEST_P(MetadataStoreTest, FailTaskRetriesThenFails) {
   EXPECT_EQ(store_->DeleteTasks(TaskStatus::kFailed).value(), 1);
 }
 
+TEST_P(MetadataStoreTest, ReleasedTaskIsRunnableAgainWithoutLosingAnAttempt) {
+  auto o = Put("k", {"azure"});
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.sites = {"aws"};
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  auto t = store_->LeaseTask("w", 30000, 0).value().value();
+  EXPECT_TRUE(store_->ReleaseTask(t.id, "other", 1).IsAborted());
+  ASSERT_TRUE(store_->ReleaseTask(t.id, "w", 1).ok());
+  auto again = store_->LeaseTask("w2", 30000, 2).value().value();
+  EXPECT_EQ(again.id, t.id);
+  EXPECT_EQ(again.attempts, 1);
+}
+
 TEST_P(MetadataStoreTest, DeleteObjectRetiresAllReplicas) {
   auto o = Put("k", {"aws", "gcp"});
   auto d = store_->DeleteObject({"demo", "k"}, std::nullopt, 5, 10);

@@ -847,6 +847,17 @@ Status SqliteMetadataStore::FailTask(int64_t task_id, const std::string& owner,
   return tx.Commit();
 }
 
+Status SqliteMetadataStore::ReleaseTask(int64_t task_id, const std::string& owner, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PREP(u,
+       "UPDATE tasks SET status='queued', lease_owner='', lease_expiry_ms=0, not_before_ms=?3, "
+       "attempts=MAX(0, attempts-1) WHERE id=?1 AND lease_owner=?2 AND status='running'");
+  u.Bind(1, task_id).Bind(2, owner).Bind(3, now_ms);
+  DIM_RETURN_IF_ERROR(u.Run());
+  if (db_->Changes() == 0) return Status::Aborted("lease on task " + std::to_string(task_id) + " was lost");
+  return Status::OK();
+}
+
 Status SqliteMetadataStore::StopTask(int64_t task_id, const std::string& owner, TaskStatus status,
                                      const std::string& reason, int64_t now_ms) {
   if (status != TaskStatus::kFailed && status != TaskStatus::kCancelled) {

@@ -48,6 +48,7 @@ class SqliteMetadataStore final : public MetadataStore {
                              int64_t now_ms) override;
   Status FailTask(int64_t task_id, const std::string& owner, const std::string& error,
                   bool retryable, int64_t retry_at_ms, int64_t now_ms) override;
+  Status ReleaseTask(int64_t task_id, const std::string& owner, int64_t now_ms) override;
   Status StopTask(int64_t task_id, const std::string& owner, TaskStatus status,
                   const std::string& reason, int64_t now_ms) override;
   Result<std::optional<TaskRecord>> GetTask(int64_t id) override;
