@@ -378,6 +378,21 @@ std::vector<SiteConfig> DefaultSites() {
   return {aws, azure, gcp};
 }
 
+Config DemoProfile() {
+  Config c;
+  c.stream.heat_tau_s = 120;
+  c.stream.heat_interval_s = 20;
+  c.stream.flush_interval_ms = 500;
+  c.policy.min_residency_hot_s = 60;
+  c.policy.min_residency_warm_s = 60;
+  c.policy.min_residency_cold_s = 0;
+  c.policy.hot_demote_recency_s = 20;
+  c.policy.warm_demote_recency_s = 60;
+  c.optimizer.interval_s = 3;
+  c.migrator.poll_interval_ms = 100;
+  return c;
+}
+
 EnvLookup ProcessEnv() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
@@ -476,8 +491,10 @@ std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
 }
 
 ConfigLoadResult LoadConfigText(const std::string& text, const std::string& source_name,
-                                const EnvLookup& env, const EnvList& env_names) {
+                                const EnvLookup& env, const EnvList& env_names, const Config& base) {
   ConfigLoadResult out;
+  out.config = base;
+  out.config.sites.clear();
   Config& c = out.config;
   bool sites_from_file = false;
   if (!text.empty()) {
@@ -513,7 +530,7 @@ ConfigLoadResult LoadConfigText(const std::string& text, const std::string& sour
       }
     }
   }
-  if (!sites_from_file) c.sites = DefaultSites();
+  if (!sites_from_file) c.sites = base.sites.empty() ? DefaultSites() : base.sites;
 
   // Environment overrides.
   std::set<std::string> known;
@@ -558,8 +575,8 @@ ConfigLoadResult LoadConfigText(const std::string& text, const std::string& sour
 }
 
 ConfigLoadResult LoadConfigFile(const std::string& path, const EnvLookup& env,
-                                const EnvList& env_names) {
-  if (path.empty()) return LoadConfigText("", "(defaults)", env, env_names);
+                                const EnvList& env_names, const Config& base) {
+  if (path.empty()) return LoadConfigText("", "(defaults)", env, env_names, base);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     ConfigLoadResult r;
@@ -568,11 +585,11 @@ ConfigLoadResult LoadConfigFile(const std::string& path, const EnvLookup& env,
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  return LoadConfigText(ss.str(), path, env, env_names);
+  return LoadConfigText(ss.str(), path, env, env_names, base);
 }
 
-Result<Config> LoadConfig(const std::string& path) {
-  auto r = LoadConfigFile(path, ProcessEnv(), ProcessEnvNames());
+Result<Config> LoadConfig(const std::string& path, const Config& base) {
+  auto r = LoadConfigFile(path, ProcessEnv(), ProcessEnvNames(), base);
   if (!r.ok()) {
     std::string text = r.ErrorText(path.empty() ? "(environment)" : path);
     if (!text.empty() && text.back() == '\n') text.pop_back();

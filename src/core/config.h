@@ -54,7 +54,7 @@ struct Config {
   } log;
   struct {
     std::string listen = "127.0.0.1:8000";
-    int64_t threads = 8;
+    int64_t threads = 32;
   } api;
   struct {
     std::string listen = "127.0.0.1:9000";
@@ -81,7 +81,7 @@ struct Config {
     int64_t flush_max_events = 200000;
     double heat_tau_s = 1800;
     double heat_daily_weight = 0.2;
-    int64_t heat_interval_s = 60;
+    int64_t heat_interval_s = 300;
     int64_t history_retention_days = 30;
   } stream;
   struct {
@@ -149,13 +149,19 @@ struct ConfigLoadResult {
 
 // Parses TOML text (source_name is used in messages), applies environment overrides, fills in
 // defaults (sites) and validates. Never throws.
+// `base` supplies the values the file and the environment do not set (default: Config{}).
 ConfigLoadResult LoadConfigText(const std::string& text, const std::string& source_name,
-                                const EnvLookup& env, const EnvList& env_names);
+                                const EnvLookup& env, const EnvList& env_names,
+                                const Config& base = Config{});
 // Reads FILE, or only defaults + environment when path is empty.
 ConfigLoadResult LoadConfigFile(const std::string& path, const EnvLookup& env,
-                                const EnvList& env_names);
+                                const EnvList& env_names, const Config& base = Config{});
 // Convenience: LoadConfigFile with the process environment; an error Status names file and line.
-Result<Config> LoadConfig(const std::string& path);
+Result<Config> LoadConfig(const std::string& path, const Config& base = Config{});
+
+// `dim demo`'s base: the same system with time constants shortened so that objects visibly heat,
+// cool and move within minutes (heat tau 120 s folded every 20 s, short residencies).
+Config DemoProfile();
 
 // Re-validates a Config (after CLI flags changed it).
 std::vector<ConfigDiagnostic> ValidateConfig(const Config& c);

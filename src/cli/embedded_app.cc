@@ -1,0 +1,239 @@
+#include "cli/embedded_app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "api/admin_token.h"
+#include "replay/zipf_workload.h"
+
+namespace dim {
+
+Result<std::unique_ptr<EmbeddedApp>> EmbeddedApp::Make(Config config, AppOptions options) {
+  auto errors = ValidateConfig(config);
+  if (!errors.empty()) {
+    std::string msg;
+    for (auto& e : errors) msg += (msg.empty() ? "" : "; ") + e.message;
+    return Status::InvalidArgument(msg);
+  }
+  if (config.store.backend != "sqlite") {
+    return Status::Unimplemented("store.backend = \"" + config.store.backend +
+                                 "\" is not available in the embedded mode of this build");
+  }
+  if (config.bus.backend != "memory") {
+    return Status::Unimplemented("bus.backend = \"" + config.bus.backend +
+                                 "\" is not available in the embedded mode of this build");
+  }
+  std::unique_ptr<EmbeddedApp> app(new EmbeddedApp(std::move(config), options));
+  DIM_RETURN_IF_ERROR(app->Build());
+  return app;
+}
+
+EmbeddedApp::~EmbeddedApp() { Stop(); }
+
+Status EmbeddedApp::Build() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (ec) return Status::Unavailable("cannot create data dir " + config_.data_dir + ": " + ec.message());
+  std::string db = config_.store.path.empty() ? (fs::path(config_.data_dir) / "dim.db").string()
+                                              : config_.store.path;
+  DIM_ASSIGN_OR_RETURN(store_, SqliteMetadataStore::Open(db));
+  DIM_ASSIGN_OR_RETURN(admin_token_,
+                       LoadOrCreateAdminToken((fs::path(config_.data_dir) / "admin.token").string()));
+  bus_ = std::make_unique<MemoryEventBus>(static_cast<size_t>(config_.bus.capacity));
+  metrics_.AddGaugeCallback("dim_bus_events", "In-process bus: events published, dropped (full), waiting",
+                            {"state"}, [this] {
+                              auto s = bus_->GetStats();
+                              return std::vector<std::pair<std::vector<std::string>, double>>{
+                                  {{"published"}, static_cast<double>(s.published)},
+                                  {{"dropped"}, static_cast<double>(s.dropped)},
+                                  {{"waiting"}, static_cast<double>(s.depth)}};
+                            });
+  DIM_ASSIGN_OR_RETURN(sites_, MakeSiteRegistry(config_));
+  policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, config_.policy.enforce_encryption);
+  predictor_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
+  ConsumerOptions co;
+  co.flush_interval_ms = config_.stream.flush_interval_ms;
+  co.flush_max_events = config_.stream.flush_max_events;
+  co.heat.tau_s = config_.stream.heat_tau_s;
+  co.heat.daily_weight = config_.stream.heat_daily_weight;
+  co.heat.interval_s = config_.stream.heat_interval_s;
+  co.history_retention_days = config_.stream.history_retention_days;
+  consumer_ = std::make_unique<AccessConsumer>(*store_, *bus_, clock_, metrics_, co);
+  DIM_RETURN_IF_ERROR(consumer_->Init());
+  optimizer_ = std::make_unique<Optimizer>(*store_, config_.sites, *predictor_, *policy_, clock_,
+                                           metrics_, OptimizerOptions::FromConfig(config_));
+  migrator_ = std::make_unique<Migrator>(*store_, sites_, *policy_, clock_, metrics_,
+                                         MigratorOptions::FromConfig(config_));
+  writer_ = std::make_unique<ObjectWriter>(*store_, sites_, *optimizer_, clock_,
+                                           ParseTier(config_.policy.new_object_tier).value_or(Tier::kHot),
+                                           static_cast<int>(config_.migrator.max_attempts));
+  RegisterStoreGauges(metrics_, *store_);
+  ApiContext ctx;
+  ctx.store = store_.get();
+  ctx.sites = &sites_;
+  ctx.optimizer = optimizer_.get();
+  ctx.consumer = consumer_.get();
+  ctx.migrator = migrator_.get();
+  ctx.bus = bus_.get();
+  ctx.policy = policy_.get();
+  ctx.metrics = &metrics_;
+  ctx.clock = &clock_;
+  ctx.admin_token = admin_token_;
+  ctx.heat_tau_s = config_.stream.heat_tau_s;
+  ctx.version = DIM_VERSION;
+  api_ = std::make_unique<ApiServer>(ctx);
+  return Status::OK();
+}
+
+std::string EmbeddedApp::api_base_url() const {
+  auto hp = ParseHostPort(config_.api.listen);
+  std::string host = hp.ok() ? hp->host : "127.0.0.1";
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  return "http://" + host + ":" + std::to_string(api_port());
+}
+
+std::string EmbeddedApp::dashboard_url() const {
+  return api_base_url() + "/?token=" + admin_token_;
+}
+
+Status EmbeddedApp::Start() {
+  if (options_.demo) DIM_RETURN_IF_ERROR(SeedDemo());
+  DIM_ASSIGN_OR_RETURN(auto hp, ParseHostPort(config_.api.listen));
+  DIM_RETURN_IF_ERROR(api_->Start(hp.host, hp.port, static_cast<int>(config_.api.threads)));
+  running_ = true;
+  consumer_->Start();
+  optimizer_->Start(config_.optimizer.interval_s);
+  migrator_->Start();
+  if (options_.demo && options_.traffic && config_.demo.rate > 0) {
+    traffic_ = std::thread([this] { TrafficLoop(); });
+  }
+  return Status::OK();
+}
+
+void EmbeddedApp::Stop() {
+  if (!running_.exchange(false)) return;
+  spdlog::info("stopping: API, traffic, optimizer, migrator (handing back leased tasks), consumer (flushing)");
+  if (api_) api_->Stop();
+  if (traffic_.joinable()) traffic_.join();
+  if (optimizer_) optimizer_->Stop();
+  if (migrator_) migrator_->Stop();
+  if (consumer_) consumer_->Stop();
+  spdlog::info("stopped cleanly");
+}
+
+namespace {
+
+// Deterministic filler bytes for seeded objects.
+class FillerSource final : public ByteSource {
+ public:
+  FillerSource(int64_t size, uint64_t seed) : left_(size), state_(seed * 2654435761u + 1) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
+    for (size_t i = 0; i < k; ++i) {
+      state_ ^= state_ << 13;
+      state_ ^= state_ >> 7;
+      state_ ^= state_ << 17;
+      buf[i] = static_cast<char>(state_);
+    }
+    left_ -= static_cast<int64_t>(k);
+    return k;
+  }
+
+ private:
+  int64_t left_;
+  uint64_t state_;
+};
+
+}  // namespace
+
+Status EmbeddedApp::SeedDemo() {
+  const std::string bucket = "demo";
+  auto created = store_->CreateBucket(bucket, clock_.NowMs());
+  if (!created.ok() && created.code() != StatusCode::kAlreadyExists) return created;
+  MetadataStore::ObjectQuery q;
+  q.bucket = bucket;
+  q.limit = 1;
+  DIM_ASSIGN_OR_RETURN(auto existing, store_->ListObjects(q));
+  if (!existing.empty()) {
+    spdlog::info("demo: bucket '{}' already seeded; keeping its objects", bucket);
+    return Status::OK();
+  }
+  const int64_t n = config_.demo.objects;
+  std::mt19937_64 rng(static_cast<uint64_t>(config_.demo.seed));
+  const char* kinds[][2] = {{"logs/app-", ".log"},        {"images/photo-", ".jpg"},
+                            {"datasets/part-", ".parquet"}, {"backups/db-", ".tar"},
+                            {"videos/clip-", ".mp4"},      {"reports/q-", ".pdf"}};
+  std::uniform_real_distribution<double> logsize(std::log(1024.0), std::log(4.0 * 1024 * 1024));
+  int64_t total = 0;
+  const int64_t start_us = MonotonicMicros();
+  for (int64_t i = 0; i < n; ++i) {
+    auto& kind = kinds[i % 6];
+    char num[24];
+    std::snprintf(num, sizeof num, "%04lld", static_cast<long long>(i));
+    WriteRequest w;
+    w.key = {bucket, std::string(kind[0]) + num + kind[1]};
+    w.size = static_cast<int64_t>(std::exp(logsize(rng)));
+    // Mostly cold, some warm, a few hot: the traffic will sort them out.
+    uint64_t r = rng() % 100;
+    w.tier = r < 80 ? Tier::kCold : r < 95 ? Tier::kWarm : Tier::kHot;
+    FillerSource src(w.size, static_cast<uint64_t>(i) + 1);
+    auto rec = writer_->Write(w, src);
+    if (!rec.ok()) return rec.status().WithContext("seeding " + w.key.Full());
+    total += w.size;
+    if ((i + 1) % 50 == 0 || i + 1 == n) {
+      double secs = (MonotonicMicros() - start_us) / 1e6;
+      double rate = (i + 1) / std::max(secs, 1e-3);
+      spdlog::info("demo: seeded {}/{} objects ({:.1f} MiB, {:.0f} objects/s, ETA {:.0f} s)", i + 1, n,
+                   total / 1048576.0, rate, (n - i - 1) / rate);
+    }
+  }
+  return Status::OK();
+}
+
+void EmbeddedApp::TrafficLoop() {
+  std::vector<std::string> keys;
+  std::map<std::string, int64_t> sizes;
+  MetadataStore::ObjectQuery q;
+  q.bucket = "demo";
+  q.limit = 10000;
+  auto objs = store_->ListObjects(q);
+  if (!objs.ok() || objs->empty()) {
+    spdlog::warn("demo traffic: no objects in bucket 'demo'");
+    return;
+  }
+  for (const auto& o : *objs) {
+    keys.push_back(o.key.Full());
+    sizes[o.key.Full()] = o.size;
+  }
+  ZipfWorkload workload(keys, config_.demo.skew, static_cast<uint64_t>(config_.demo.seed), 120);
+  spdlog::info("demo traffic: {} events/s over {} objects, Zipf skew {}", config_.demo.rate, keys.size(),
+               config_.demo.skew);
+  const double period_us = 1e6 / config_.demo.rate;
+  const int64_t start = MonotonicMicros();
+  int64_t sent = 0;
+  while (running_.load()) {
+    int64_t due = static_cast<int64_t>(sent * period_us);
+    int64_t now = MonotonicMicros() - start;
+    if (now < due) {
+      std::this_thread::sleep_for(std::chrono::microseconds(std::min<int64_t>(due - now, 100000)));
+      continue;
+    }
+    const std::string& key = workload.Next(now / 1e6);
+    AccessEvent e;
+    e.key = key;
+    e.ts_ms = clock_.NowMs();
+    e.op = AccessOp::kGet;
+    e.bytes = sizes[key];
+    e.size = sizes[key];
+    e.id = "demo-" + std::to_string(sent);
+    bus_->Publish(std::move(e));
+    ++sent;
+  }
+}
+
+}  // namespace dim

@@ -1,0 +1,65 @@
+// The composition root: builds every component of `dim serve` / `dim demo` from a Config, in
+// dependency order, starts their threads, and stops them in reverse on Stop() (consumer flushes,
+// migrator hands back leased tasks). The only place that wires components together.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "api/api_server.h"
+#include "bus/memory_event_bus.h"
+#include "core/config.h"
+#include "gateway/object_writer.h"
+#include "migrator/migrator.h"
+#include "optimizer/optimizer.h"
+#include "store/sqlite/sqlite_metadata_store.h"
+#include "stream/access_consumer.h"
+
+namespace dim {
+
+struct AppOptions {
+  bool demo = false;     // seed objects (once) and drive traffic
+  bool traffic = true;   // demo only: run the traffic generator
+};
+
+class EmbeddedApp {
+ public:
+  static Result<std::unique_ptr<EmbeddedApp>> Make(Config config, AppOptions options);
+  ~EmbeddedApp();
+
+  Status Start();
+  void Stop();
+
+  int api_port() const { return api_ ? api_->port() : 0; }
+  std::string api_base_url() const;
+  // The dashboard URL with the admin token, Jupyter style.
+  std::string dashboard_url() const;
+  const Config& config() const { return config_; }
+
+ private:
+  EmbeddedApp(Config config, AppOptions options) : config_(std::move(config)), options_(options) {}
+  Status Build();
+  Status SeedDemo();
+  void TrafficLoop();
+
+  Config config_;
+  AppOptions options_;
+  const Clock& clock_ = RealClock::Instance();
+  MetricsRegistry metrics_;
+  std::string admin_token_;
+  std::unique_ptr<SqliteMetadataStore> store_;
+  std::unique_ptr<MemoryEventBus> bus_;
+  SiteRegistry sites_;
+  std::unique_ptr<RuntimePolicy> policy_;
+  std::unique_ptr<PredictorSlot> predictor_;
+  std::unique_ptr<AccessConsumer> consumer_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<Migrator> migrator_;
+  std::unique_ptr<ObjectWriter> writer_;
+  std::unique_ptr<ApiServer> api_;
+  std::thread traffic_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace dim
