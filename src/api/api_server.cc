@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/admin_token.h"
+#include "api/http_util.h"
 #include "api/openapi.h"
 #include "gateway/http_server_defaults.h"
 #include "optimizer/explanation.h"
@@ -22,67 +23,6 @@ struct ApiServer::Route {
 };
 
 namespace {
-
-int HttpStatusFor(StatusCode c) {
-  switch (c) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kFailedPrecondition: return 409;
-    case StatusCode::kAborted: return 409;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kDeadlineExceeded: return 504;
-    case StatusCode::kOutOfRange: return 416;
-    case StatusCode::kUnimplemented: return 501;
-    case StatusCode::kDataLoss: return 500;
-    case StatusCode::kInternal: return 500;
-  }
-  return 500;
-}
-
-void Send(httplib::Response& res, int code, const json& j) {
-  res.status = code;
-  res.set_content(j.dump(), "application/json");
-}
-
-void Fail(httplib::Response& res, const Status& s) {
-  Send(res, HttpStatusFor(s.code()), {{"error", s.message()}, {"code", StatusCodeName(s.code())}});
-}
-
-// An integer query parameter within [lo, hi], or an error naming it.
-Result<int64_t> IntParam(const httplib::Request& req, const std::string& name, int64_t def,
-                         int64_t lo, int64_t hi) {
-  if (!req.has_param(name)) return def;
-  const std::string v = req.get_param_value(name);
-  char* end = nullptr;
-  errno = 0;
-  long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || errno != 0) {
-    return Status::InvalidArgument("query parameter " + name + "='" + v + "' is not an integer");
-  }
-  if (x < lo || x > hi) {
-    return Status::InvalidArgument("query parameter " + name + "=" + v + " is outside [" +
-                                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-  return static_cast<int64_t>(x);
-}
-
-Result<bool> BoolParam(const httplib::Request& req, const std::string& name, bool def) {
-  if (!req.has_param(name)) return def;
-  std::string v = req.get_param_value(name);
-  if (v == "true" || v == "1" || v == "yes") return true;
-  if (v == "false" || v == "0" || v == "no") return false;
-  return Status::InvalidArgument("query parameter " + name + "='" + v + "' must be true or false");
-}
-
-Result<ObjectKey> KeyFromMatch(const httplib::Request& req) {
-  if (req.matches.size() < 2) return Status::InvalidArgument("missing key");
-  return ObjectKey::Parse(req.matches[1].str());
-}
 
 json StatsJson(const AccessStats& s) {
   return {{"access_1h", s.access_1h},
@@ -137,13 +77,12 @@ ApiServer::ApiServer(ApiContext ctx) : ctx_(std::move(ctx)), server_(std::make_u
                                            "API request latency by route", {"route"});
   }
   RegisterRoutes();
-  Install();
 }
 
 ApiServer::~ApiServer() { Stop(); }
 
-void ApiServer::Add(std::string method, std::string path, std::string regex, std::string summary,
-                    bool mutating, Handler h) {
+void ApiServer::AddRoute(std::string method, std::string path, std::string regex,
+                         std::string summary, bool mutating, Handler h) {
   auto r = std::make_unique<Route>();
   r->info = RouteInfo{std::move(method), std::move(path), std::move(summary), mutating};
   r->regex = std::move(regex);
@@ -164,14 +103,14 @@ void ApiServer::Install() {
       const int64_t start = MonotonicMicros();
       if (r->info.mutating &&
           !BearerMatches(req.get_header_value("Authorization"), ctx_.admin_token)) {
-        Fail(res, Status::Unauthenticated(
+        SendError(res, Status::Unauthenticated(
                       "this call changes state and needs 'Authorization: Bearer <token>' (the "
                       "token is in DATA_DIR/admin.token)"));
       } else {
         try {
           r->handler(req, res);
         } catch (const std::exception& e) {
-          Fail(res, Status::Internal(std::string("unexpected: ") + e.what()));
+          SendError(res, Status::Internal(std::string("unexpected: ") + e.what()));
         }
       }
       if (requests_) {
@@ -188,9 +127,9 @@ void ApiServer::Install() {
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404) {
-      Send(res, 404, {{"error", "no route " + req.method + " " + req.path}, {"code", "NotFound"}});
+      SendJson(res, 404, {{"error", "no route " + req.method + " " + req.path}, {"code", "NotFound"}});
     } else {
-      Send(res, res.status, {{"error", "request failed"}, {"code", std::to_string(res.status)}});
+      SendJson(res, res.status, {{"error", "request failed"}, {"code", std::to_string(res.status)}});
     }
   });
   server_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
@@ -201,13 +140,14 @@ void ApiServer::Install() {
       what = e.what();
     } catch (...) {
     }
-    Fail(res, Status::Internal(what));
+    SendError(res, Status::Internal(what));
   });
   server_->set_payload_max_length(16 << 20);
   ApplyServerDefaults(*server_);
 }
 
 Status ApiServer::Start(const std::string& host, int port, int threads) {
+  Install();
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   if (port == 0) {
     port_ = server_->bind_to_any_port(host);
@@ -232,32 +172,32 @@ void ApiServer::RegisterRoutes() {
 
   auto need = [](void* p, httplib::Response& res, const char* what) {
     if (p) return true;
-    Fail(res, Status::Unavailable(std::string(what) + " does not run in this process"));
+    SendError(res, Status::Unavailable(std::string(what) + " does not run in this process"));
     return false;
   };
 
-  Add("GET", "/healthz", "/healthz", "Liveness and store reachability", false,
+  AddRoute("GET", "/healthz", "/healthz", "Liveness and store reachability", false,
       [&c = ctx_](const httplib::Request&, httplib::Response& res) {
         json j = {{"status", "ok"}, {"version", c.version}};
         if (c.store) {
           auto s = c.store->GetSetting("healthz.probe");
           if (!s.ok()) {
-            Send(res, 503, {{"status", "degraded"}, {"store", s.status().ToString()}});
+            SendJson(res, 503, {{"status", "degraded"}, {"store", s.status().ToString()}});
             return;
           }
           j["store"] = "ok";
         }
-        Send(res, 200, j);
+        SendJson(res, 200, j);
       });
 
-  Add("GET", "/files", "/files",
+  AddRoute("GET", "/files", "/files",
       "Objects with tier, placement, access windows and heat (query: bucket, prefix, limit, after)",
       false, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         auto limit = IntParam(req, "limit", 1000, 1, 10000);
         auto after = IntParam(req, "after", 0, 0, INT64_MAX);
-        if (!limit.ok()) return Fail(res, limit.status());
-        if (!after.ok()) return Fail(res, after.status());
+        if (!limit.ok()) return SendError(res, limit.status());
+        if (!after.ok()) return SendError(res, after.status());
         MetadataStore::ObjectQuery q;
         q.bucket = req.get_param_value("bucket");
         q.prefix = req.get_param_value("prefix");
@@ -265,14 +205,14 @@ void ApiServer::RegisterRoutes() {
         q.start_after = req.get_param_value("start_after");
         q.limit = static_cast<int>(*limit);
         if (q.bucket.empty() && !q.prefix.empty()) {
-          return Fail(res, Status::InvalidArgument("prefix needs bucket"));
+          return SendError(res, Status::InvalidArgument("prefix needs bucket"));
         }
         auto objs = c.store->ListObjects(q);
-        if (!objs.ok()) return Fail(res, objs.status());
+        if (!objs.ok()) return SendError(res, objs.status());
         std::vector<std::string> keys;
         for (const auto& o : *objs) keys.push_back(o.key.Full());
         auto stats = c.store->GetAccessStatsMany(keys);
-        if (!stats.ok()) return Fail(res, stats.status());
+        if (!stats.ok()) return SendError(res, stats.status());
         std::map<std::string, AccessStats> by_key;
         int64_t now = c.clock->NowMs();
         for (auto& s : *stats) by_key[s.key] = StatsAsOf(s, now, c.heat_tau_s);
@@ -286,22 +226,22 @@ void ApiServer::RegisterRoutes() {
           j["id"] = o.id;
           out.push_back(std::move(j));
         }
-        Send(res, 200, out);
+        SendJson(res, 200, out);
       });
 
-  Add("GET", "/files/{key}", R"(/files/(.+))", "One object: record, replicas, statistics, decisions",
+  AddRoute("GET", "/files/{key}", R"(/files/(.+))", "One object: record, replicas, statistics, decisions",
       false, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         auto key = KeyFromMatch(req);
-        if (!key.ok()) return Fail(res, key.status());
+        if (!key.ok()) return SendError(res, key.status());
         auto o = c.store->GetObject(*key);
-        if (!o.ok()) return Fail(res, o.status());
-        if (!*o) return Fail(res, Status::NotFound("no such object " + key->Full()));
+        if (!o.ok()) return SendError(res, o.status());
+        if (!*o) return SendError(res, Status::NotFound("no such object " + key->Full()));
         json j = ObjectJson(**o);
         j["user_meta"] = (*o)->user_meta;
         j["content_type"] = (*o)->content_type;
         auto reps = c.store->GetReplicas((*o)->id);
-        if (!reps.ok()) return Fail(res, reps.status());
+        if (!reps.ok()) return SendError(res, reps.status());
         json rj = json::array();
         for (const auto& r : *reps) {
           rj.push_back({{"site", r.site}, {"blob", r.blob}, {"generation", r.generation},
@@ -321,10 +261,10 @@ void ApiServer::RegisterRoutes() {
           }
         }
         j["decisions"] = dj;
-        Send(res, 200, j);
+        SendJson(res, 200, j);
       });
 
-  Add("GET", "/endpoints", "/endpoints", "Configured sites: catalog, health and chaos state", false,
+  AddRoute("GET", "/endpoints", "/endpoints", "Configured sites: catalog, health and chaos state", false,
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(const_cast<SiteRegistry*>(c.sites), res, "the site registry")) return;
         json out = json::array();
@@ -337,61 +277,61 @@ void ApiServer::RegisterRoutes() {
                          {"put_per_1k", k.put_per_1k}, {"egress_per_gb", k.egress_per_gb},
                          {"capacity_bytes", k.capacity_bytes}, {"up", true}});
         }
-        Send(res, 200, out);
+        SendJson(res, 200, out);
       });
 
-  Add("GET", "/policy/security", "/policy/security", "Whether encryption is enforced", false,
+  AddRoute("GET", "/policy/security", "/policy/security", "Whether encryption is enforced", false,
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(c.policy, res, "the policy")) return;
-        Send(res, 200, {{"enforce", c.policy->EncryptionEnforced()}});
+        SendJson(res, 200, {{"enforce", c.policy->EncryptionEnforced()}});
       });
 
-  Add("POST", "/policy/security", "/policy/security",
+  AddRoute("POST", "/policy/security", "/policy/security",
       "Enforce (or not) encryption: body {\"enforce\": bool}; audited", true,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.policy, res, "the policy")) return;
         json body = json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.is_object() || !body.contains("enforce") ||
             !body["enforce"].is_boolean()) {
-          return Fail(res, Status::InvalidArgument("body must be JSON {\"enforce\": true|false}"));
+          return SendError(res, Status::InvalidArgument("body must be JSON {\"enforce\": true|false}"));
         }
         Status s = c.policy->SetEncryptionEnforced(body["enforce"].get<bool>(), "admin");
-        if (!s.ok()) return Fail(res, s);
-        Send(res, 200, {{"enforce", body["enforce"].get<bool>()}});
+        if (!s.ok()) return SendError(res, s);
+        SendJson(res, 200, {{"enforce", body["enforce"].get<bool>()}});
       });
 
-  Add("POST", "/optimize/all", "/optimize/all", "Evaluate every object now and queue moves", true,
+  AddRoute("POST", "/optimize/all", "/optimize/all", "Evaluate every object now and queue moves", true,
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(c.optimizer, res, "the optimizer")) return;
         auto r = c.optimizer->EvaluateAll();
-        if (!r.ok()) return Fail(res, r.status());
-        Send(res, 200, {{"total", r->evaluated}, {"updated", r->changed}, {"errors", r->errors}});
+        if (!r.ok()) return SendError(res, r.status());
+        SendJson(res, 200, {{"total", r->evaluated}, {"updated", r->changed}, {"errors", r->errors}});
       });
 
-  Add("POST", "/optimize/{key}", R"(/optimize/(.+))", "Evaluate one object now and queue its moves",
+  AddRoute("POST", "/optimize/{key}", R"(/optimize/(.+))", "Evaluate one object now and queue its moves",
       true, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.optimizer, res, "the optimizer")) return;
         auto key = KeyFromMatch(req);
-        if (!key.ok()) return Fail(res, key.status());
+        if (!key.ok()) return SendError(res, key.status());
         auto ev = c.optimizer->Evaluate(*key, true);
-        if (!ev.ok()) return Fail(res, ev.status());
-        Send(res, 200, {{"status", ev->applied ? "queued" : "unchanged"}, {"key", key->Full()},
+        if (!ev.ok()) return SendError(res, ev.status());
+        SendJson(res, 200, {{"status", ev->applied ? "queued" : "unchanged"}, {"key", key->Full()},
                         {"tier", TierName(ev->tier.tier)}, {"chosen", ev->placement.chosen},
                         {"changed", ev->changed}});
       });
 
-  Add("POST", "/simulate", "/simulate",
+  AddRoute("POST", "/simulate", "/simulate",
       "The seed's Burst: record `events` accesses (1..10000) of `key` now and evaluate it", true,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.consumer, res, "the stream consumer") || !need(c.optimizer, res, "the optimizer")) return;
-        if (!req.has_param("key")) return Fail(res, Status::InvalidArgument("query parameter key is required"));
+        if (!req.has_param("key")) return SendError(res, Status::InvalidArgument("query parameter key is required"));
         auto key = ObjectKey::Parse(req.get_param_value("key"));
-        if (!key.ok()) return Fail(res, key.status());
+        if (!key.ok()) return SendError(res, key.status());
         auto n = IntParam(req, "events", 100, 1, 10000);
-        if (!n.ok()) return Fail(res, n.status());
+        if (!n.ok()) return SendError(res, n.status());
         auto obj = c.store->GetObject(*key);
-        if (!obj.ok()) return Fail(res, obj.status());
-        if (!*obj) return Fail(res, Status::NotFound("no such object " + key->Full()));
+        if (!obj.ok()) return SendError(res, obj.status());
+        if (!*obj) return SendError(res, Status::NotFound("no such object " + key->Full()));
         std::vector<AccessEvent> events(static_cast<size_t>(*n));
         int64_t now = c.clock->NowMs();
         for (auto& e : events) {
@@ -403,45 +343,45 @@ void ApiServer::RegisterRoutes() {
           e.id = "simulate";
         }
         Status s = c.consumer->RecordNow(events);
-        if (!s.ok()) return Fail(res, s);
+        if (!s.ok()) return SendError(res, s);
         if (c.metrics) c.metrics->AddCounter("dim_simulate_events_total", "Accesses added by /simulate").Get().Inc(static_cast<double>(*n));
         auto ev = c.optimizer->Evaluate(*key, true);
-        if (!ev.ok()) return Fail(res, ev.status());
-        Send(res, 200, {{"ok", true}, {"incremented", *n}, {"key", key->Full()},
+        if (!ev.ok()) return SendError(res, ev.status());
+        SendJson(res, 200, {{"ok", true}, {"incremented", *n}, {"key", key->Full()},
                         {"tier", TierName(ev->tier.tier)}, {"chosen", ev->placement.chosen},
                         {"changed", ev->changed}, {"access_1h", ev->stats.access_1h},
                         {"heat", ev->stats.heat}});
       });
 
-  Add("GET", "/explain/{key}", R"(/explain/(.+))",
+  AddRoute("GET", "/explain/{key}", R"(/explain/(.+))",
       "Why an object is placed where it is: objective, chosen, sla_ms, rf, p_hot, scores, sites, "
       "cost breakdown, binding constraints, runner-up",
       false, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.optimizer, res, "the optimizer")) return;
         auto key = KeyFromMatch(req);
-        if (!key.ok()) return Fail(res, key.status());
+        if (!key.ok()) return SendError(res, key.status());
         auto ev = c.optimizer->Evaluate(*key, false);
-        if (!ev.ok()) return Fail(res, ev.status());
-        Send(res, 200, ExplainJson(*ev));
+        if (!ev.ok()) return SendError(res, ev.status());
+        SendJson(res, 200, ExplainJson(*ev));
       });
 
-  Add("GET", "/debug/placement/{key}", R"(/debug/placement/(.+))",
+  AddRoute("GET", "/debug/placement/{key}", R"(/debug/placement/(.+))",
       "Inputs and outcome of a placement decision; run=true also applies it (needs the token)",
       false, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.optimizer, res, "the optimizer")) return;
         auto key = KeyFromMatch(req);
-        if (!key.ok()) return Fail(res, key.status());
+        if (!key.ok()) return SendError(res, key.status());
         auto run = BoolParam(req, "run", false);
-        if (!run.ok()) return Fail(res, run.status());
+        if (!run.ok()) return SendError(res, run.status());
         if (*run && !BearerMatches(req.get_header_value("Authorization"), c.admin_token)) {
-          return Fail(res, Status::Unauthenticated("run=true changes state and needs the bearer token"));
+          return SendError(res, Status::Unauthenticated("run=true changes state and needs the bearer token"));
         }
         auto ev = c.optimizer->Evaluate(*key, false);
-        if (!ev.ok()) return Fail(res, ev.status());
+        if (!ev.ok()) return SendError(res, ev.status());
         json j = DebugPlacementJson(*ev, c.optimizer->options().tier);
         if (*run) {
           auto applied = c.optimizer->Evaluate(*key, true);
-          if (!applied.ok()) return Fail(res, applied.status());
+          if (!applied.ok()) return SendError(res, applied.status());
           auto after = c.store->GetObject(*key);
           if (after.ok() && *after) {
             json rep = json::array();
@@ -451,36 +391,36 @@ void ApiServer::RegisterRoutes() {
                              {"replicas", rep}};
           }
         }
-        Send(res, 200, j);
+        SendJson(res, 200, j);
       });
 
-  Add("POST", "/migrator/tick", "/migrator/tick", "Run one migration task now (for demos)", true,
+  AddRoute("POST", "/migrator/tick", "/migrator/tick", "Run one migration task now (for demos)", true,
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(c.migrator, res, "the migrator")) return;
         auto r = c.migrator->RunOnce("api-tick");
-        if (!r.ok()) return Fail(res, r.status());
-        Send(res, 200, {{"processed", *r}});
+        if (!r.ok()) return SendError(res, r.status());
+        SendJson(res, 200, {{"processed", *r}});
       });
 
-  Add("GET", "/tasks", "/tasks", "Migration tasks, newest first (query: status, limit)", false,
+  AddRoute("GET", "/tasks", "/tasks", "Migration tasks, newest first (query: status, limit)", false,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         std::optional<TaskStatus> st;
         if (req.has_param("status") && req.get_param_value("status") != "all") {
           st = ParseTaskStatus(req.get_param_value("status"));
-          if (!st) return Fail(res, Status::InvalidArgument("unknown status '" + req.get_param_value("status") +
+          if (!st) return SendError(res, Status::InvalidArgument("unknown status '" + req.get_param_value("status") +
                                                             "' (queued, running, done, failed, cancelled, all)"));
         }
         auto limit = IntParam(req, "limit", 500, 1, 10000);
-        if (!limit.ok()) return Fail(res, limit.status());
+        if (!limit.ok()) return SendError(res, limit.status());
         auto ts = c.store->ListTasks(st, static_cast<int>(*limit));
-        if (!ts.ok()) return Fail(res, ts.status());
+        if (!ts.ok()) return SendError(res, ts.status());
         json out = json::array();
         for (const auto& t : *ts) out.push_back(TaskJson(t));
-        Send(res, 200, out);
+        SendJson(res, 200, out);
       });
 
-  Add("DELETE", "/tasks", "/tasks",
+  AddRoute("DELETE", "/tasks", "/tasks",
       "Delete finished tasks (query: status = done, failed, cancelled or all finished)", true,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
@@ -488,53 +428,53 @@ void ApiServer::RegisterRoutes() {
         std::string v = req.has_param("status") ? req.get_param_value("status") : "all";
         if (v != "all") {
           st = ParseTaskStatus(v);
-          if (!st) return Fail(res, Status::InvalidArgument("unknown status '" + v + "'"));
+          if (!st) return SendError(res, Status::InvalidArgument("unknown status '" + v + "'"));
         }
         auto n = c.store->DeleteTasks(st);
-        if (!n.ok()) return Fail(res, n.status());
-        Send(res, 200, {{"deleted", *n}});
+        if (!n.ok()) return SendError(res, n.status());
+        SendJson(res, 200, {{"deleted", *n}});
       });
 
-  Add("GET", "/metrics", "/metrics", "Prometheus metrics", false,
+  AddRoute("GET", "/metrics", "/metrics", "Prometheus metrics", false,
       [&c = ctx_](const httplib::Request&, httplib::Response& res) {
         res.set_content(c.metrics ? c.metrics->RenderText() : "", "text/plain; version=0.0.4");
       });
 
-  Add("GET", "/alerts", "/alerts", "Active alerts (query: include_ack)", false,
+  AddRoute("GET", "/alerts", "/alerts", "Active alerts (query: include_ack)", false,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         auto inc = BoolParam(req, "include_ack", false);
-        if (!inc.ok()) return Fail(res, inc.status());
+        if (!inc.ok()) return SendError(res, inc.status());
         auto as = c.store->ListAlerts(*inc);
-        if (!as.ok()) return Fail(res, as.status());
+        if (!as.ok()) return SendError(res, as.status());
         json out = json::array();
         for (const auto& a : *as) out.push_back(AlertJson(a));
-        Send(res, 200, out);
+        SendJson(res, 200, out);
       });
 
-  Add("POST", "/alerts/clear", "/alerts/clear", "Delete all alerts", true,
+  AddRoute("POST", "/alerts/clear", "/alerts/clear", "Delete all alerts", true,
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         auto n = c.store->ClearAlerts();
-        if (!n.ok()) return Fail(res, n.status());
-        Send(res, 200, {{"cleared", true}, {"count", *n}});
+        if (!n.ok()) return SendError(res, n.status());
+        SendJson(res, 200, {{"cleared", true}, {"count", *n}});
       });
 
-  Add("POST", "/alerts/{id}/ack", R"(/alerts/([^/]+)/ack)", "Acknowledge an alert", true,
+  AddRoute("POST", "/alerts/{id}/ack", R"(/alerts/([^/]+)/ack)", "Acknowledge an alert", true,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         std::string idtext = req.matches[1].str();
         char* end = nullptr;
         long long id = std::strtoll(idtext.c_str(), &end, 10);
         if (idtext.empty() || *end != '\0' || id <= 0) {
-          return Fail(res, Status::InvalidArgument("alert id '" + idtext + "' is not a positive integer"));
+          return SendError(res, Status::InvalidArgument("alert id '" + idtext + "' is not a positive integer"));
         }
         Status s = c.store->AckAlert(id, c.clock->NowMs());
-        if (!s.ok()) return Fail(res, s);
-        Send(res, 200, {{"acknowledged", true}, {"id", id}});
+        if (!s.ok()) return SendError(res, s);
+        SendJson(res, 200, {{"acknowledged", true}, {"id", id}});
       });
 
-  Add("POST", "/events", "/events",
+  AddRoute("POST", "/events", "/events",
       "Publish access events: a JSON array (or newline-separated objects) of {key, ts_ms|ts, op|action, "
       "bytes}; at most 10000 per call",
       true, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
@@ -553,14 +493,14 @@ void ApiServer::RegisterRoutes() {
             if (!l.empty() && l != "\r") {
               json j = json::parse(l, nullptr, false);
               if (j.is_discarded()) {
-                return Fail(res, Status::InvalidArgument("line " + std::to_string(line) + " is not JSON"));
+                return SendError(res, Status::InvalidArgument("line " + std::to_string(line) + " is not JSON"));
               }
               items.push_back(std::move(j));
             }
             start = end + 1;
           }
         }
-        if (items.size() > 10000) return Fail(res, Status::InvalidArgument("at most 10000 events per call"));
+        if (items.size() > 10000) return SendError(res, Status::InvalidArgument("at most 10000 events per call"));
         std::vector<AccessEvent> events;
         int64_t now = c.clock->NowMs();
         for (size_t i = 0; i < items.size(); ++i) {
@@ -568,12 +508,12 @@ void ApiServer::RegisterRoutes() {
           auto bad = [&](const std::string& why) {
             return Status::InvalidArgument("event " + std::to_string(i) + ": " + why);
           };
-          if (!j.is_object()) return Fail(res, bad("not an object"));
-          if (!j.contains("key") || !j["key"].is_string()) return Fail(res, bad("key must be a string"));
+          if (!j.is_object()) return SendError(res, bad("not an object"));
+          if (!j.contains("key") || !j["key"].is_string()) return SendError(res, bad("key must be a string"));
           AccessEvent e;
           e.key = j["key"].get<std::string>();
           auto k = ObjectKey::Parse(e.key);
-          if (!k.ok()) return Fail(res, bad(k.status().message()));
+          if (!k.ok()) return SendError(res, bad(k.status().message()));
           e.ts_ms = now;
           if (j.contains("ts_ms") && j["ts_ms"].is_number()) e.ts_ms = j["ts_ms"].get<int64_t>();
           else if (j.contains("ts") && j["ts"].is_number()) {
@@ -582,7 +522,7 @@ void ApiServer::RegisterRoutes() {
           }
           std::string op = j.value("op", j.value("action", std::string("get")));
           auto parsed = ParseAccessOp(op);
-          if (!parsed) return Fail(res, bad("unknown op '" + op + "'"));
+          if (!parsed) return SendError(res, bad("unknown op '" + op + "'"));
           e.op = *parsed;
           if (j.contains("bytes") && j["bytes"].is_number_integer()) e.bytes = j["bytes"].get<int64_t>();
           events.push_back(std::move(e));
@@ -592,16 +532,16 @@ void ApiServer::RegisterRoutes() {
           if (c.bus->PublishWait(std::move(e), 200)) accepted++;
           else dropped++;
         }
-        Send(res, dropped ? 503 : 200, {{"accepted", accepted}, {"dropped", dropped}});
+        SendJson(res, dropped ? 503 : 200, {{"accepted", accepted}, {"dropped", dropped}});
       });
 
-  Add("GET", "/decisions", "/decisions", "Placement decisions, newest first (query: key, limit)", false,
+  AddRoute("GET", "/decisions", "/decisions", "Placement decisions, newest first (query: key, limit)", false,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         auto limit = IntParam(req, "limit", 100, 1, 10000);
-        if (!limit.ok()) return Fail(res, limit.status());
+        if (!limit.ok()) return SendError(res, limit.status());
         auto ds = c.store->ListDecisions(req.get_param_value("key"), static_cast<int>(*limit));
-        if (!ds.ok()) return Fail(res, ds.status());
+        if (!ds.ok()) return SendError(res, ds.status());
         json out = json::array();
         for (const auto& d : *ds) {
           json ex = json::parse(d.explanation_json, nullptr, false);
@@ -611,36 +551,36 @@ void ApiServer::RegisterRoutes() {
                          {"objective", d.objective}, {"expected_saving_month", d.expected_saving_month},
                          {"explanation", ex.is_discarded() ? json() : ex}});
         }
-        Send(res, 200, out);
+        SendJson(res, 200, out);
       });
 
-  Add("GET", "/audit", "/audit", "Audited changes (policy, chaos), newest first", false,
+  AddRoute("GET", "/audit", "/audit", "Audited changes (policy, chaos), newest first", false,
       [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.store, res, "the metadata store")) return;
         auto limit = IntParam(req, "limit", 100, 1, 10000);
-        if (!limit.ok()) return Fail(res, limit.status());
+        if (!limit.ok()) return SendError(res, limit.status());
         auto as = c.store->ListAudit(static_cast<int>(*limit));
-        if (!as.ok()) return Fail(res, as.status());
+        if (!as.ok()) return SendError(res, as.status());
         json out = json::array();
         for (const auto& a : *as) {
           json d = json::parse(a.detail_json, nullptr, false);
           out.push_back({{"id", a.id}, {"ts_ms", a.ts_ms}, {"actor", a.actor}, {"action", a.action},
                          {"detail", d.is_discarded() ? json() : d}});
         }
-        Send(res, 200, out);
+        SendJson(res, 200, out);
       });
 
-  Add("GET", "/openapi.json", "/openapi.json", "This API's OpenAPI 3 document", false,
+  AddRoute("GET", "/openapi.json", "/openapi.json", "This API's OpenAPI 3 document", false,
       [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(OpenApiDocument(Routes(), ctx_.version).dump(2), "application/json");
       });
 
-  Add("GET", "/", R"(/(|index\.html|app\.js|style\.css))", "The dashboard", false,
+  AddRoute("GET", "/", R"(/(|index\.html|app\.js|style\.css))", "The dashboard", false,
       [](const httplib::Request& req, httplib::Response& res) {
         std::string path = req.path == "/" ? "/index.html" : req.path;
         const auto& assets = WebAssets();
         auto it = assets.find(path);
-        if (it == assets.end()) return Fail(res, Status::NotFound("no asset " + path));
+        if (it == assets.end()) return SendError(res, Status::NotFound("no asset " + path));
         res.set_header("Cache-Control", "no-cache");
         res.set_content(std::string(it->second.body), std::string(it->second.content_type));
       });

@@ -63,11 +63,16 @@ class ApiServer {
   };
   std::vector<RouteInfo> Routes() const;
 
+  // Adds a route (before Start). `path` is the OpenAPI template, `regex` what httplib matches
+  // (capture groups land in req.matches); mutating routes need the bearer token. Features add
+  // their routes from their own file (e.g. RegisterChaosRoutes(api, ...)) through this.
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  void AddRoute(std::string method, std::string path, std::string regex, std::string summary,
+                bool mutating, Handler h);
+  const ApiContext& context() const { return ctx_; }
+
  private:
   struct Route;
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
-  void Add(std::string method, std::string path, std::string regex, std::string summary,
-           bool mutating, Handler h);
   void RegisterRoutes();
   void Install();
 
