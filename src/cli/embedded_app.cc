@@ -126,31 +126,6 @@ void EmbeddedApp::Stop() {
   spdlog::info("stopped cleanly");
 }
 
-namespace {
-
-// Deterministic filler bytes for seeded objects.
-class FillerSource final : public ByteSource {
- public:
-  FillerSource(int64_t size, uint64_t seed) : left_(size), state_(seed * 2654435761u + 1) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
-    for (size_t i = 0; i < k; ++i) {
-      state_ ^= state_ << 13;
-      state_ ^= state_ >> 7;
-      state_ ^= state_ << 17;
-      buf[i] = static_cast<char>(state_);
-    }
-    left_ -= static_cast<int64_t>(k);
-    return k;
-  }
-
- private:
-  int64_t left_;
-  uint64_t state_;
-};
-
-}  // namespace
-
 Status EmbeddedApp::SeedDemo() {
   const std::string bucket = "demo";
   auto created = store_->CreateBucket(bucket, clock_.NowMs());
@@ -181,7 +156,7 @@ Status EmbeddedApp::SeedDemo() {
     // Mostly cold, some warm, a few hot: the traffic will sort them out.
     uint64_t r = rng() % 100;
     w.tier = r < 80 ? Tier::kCold : r < 95 ? Tier::kWarm : Tier::kHot;
-    FillerSource src(w.size, static_cast<uint64_t>(i) + 1);
+    PatternSource src(w.size, static_cast<uint64_t>(i) * 2654435761u + 1);
     auto rec = writer_->Write(w, src);
     if (!rec.ok()) return rec.status().WithContext("seeding " + w.key.Full());
     total += w.size;

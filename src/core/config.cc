@@ -329,6 +329,22 @@ std::optional<Scalar> NodeToScalar(const toml::node& n) {
   return std::nullopt;
 }
 
+// Applies the environment variable `name` (if set) to the declared key p of target.
+template <typename T>
+void ApplyEnvOverride(const Prop<T>& p, T& target, const std::string& name, const EnvLookup& env,
+                      std::set<std::string>& known, std::vector<ConfigDiagnostic>& errors) {
+  known.insert(name);
+  auto v = env(name);
+  if (!v) return;
+  auto sv = ParseEnvValue(p.kind, *v);
+  if (!sv) {
+    errors.push_back({0, name + "=" + *v + ": not a valid " + std::string(KindName(p.kind))});
+    return;
+  }
+  auto e = Assign(p, target, *sv);
+  if (!e.empty()) errors.push_back({0, name + ": " + e});
+}
+
 int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
 // Walks a table, assigning declared keys and reporting unknown ones. `prefix` is the dotted
@@ -535,31 +551,12 @@ ConfigLoadResult LoadConfigText(const std::string& text, const std::string& sour
   // Environment overrides.
   std::set<std::string> known;
   for (const auto& p : RootProps()) {
-    std::string name = EnvNameFor(p.path);
-    known.insert(name);
-    if (auto v = env(name)) {
-      auto sv = ParseEnvValue(p.kind, *v);
-      if (!sv) {
-        out.errors.push_back({0, name + "=" + *v + ": not a valid " + std::string(KindName(p.kind))});
-        continue;
-      }
-      auto e = Assign(p, c, *sv);
-      if (!e.empty()) out.errors.push_back({0, name + ": " + e});
-    }
+    ApplyEnvOverride(p, c, EnvNameFor(p.path), env, known, out.errors);
   }
   for (auto& s : c.sites) {
     for (const auto& p : SiteProps()) {
-      std::string name = "DIM_SITES_" + Upper(s.name) + "_" + Upper(p.path);
-      known.insert(name);
-      if (auto v = env(name)) {
-        auto sv = ParseEnvValue(p.kind, *v);
-        if (!sv) {
-          out.errors.push_back({0, name + "=" + *v + ": not a valid " + std::string(KindName(p.kind))});
-          continue;
-        }
-        auto e = Assign(p, s, *sv);
-        if (!e.empty()) out.errors.push_back({0, name + ": " + e});
-      }
+      ApplyEnvOverride(p, s, "DIM_SITES_" + Upper(s.name) + "_" + Upper(p.path), env, known,
+                       out.errors);
     }
   }
   if (env_names) {

@@ -29,6 +29,18 @@ Result<size_t> LimitedSource::Read(char* buf, size_t n) {
   return k;
 }
 
+Result<size_t> PatternSource::Read(char* buf, size_t n) {
+  size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
+  for (size_t i = 0; i < k; ++i) {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 7;
+    state_ ^= state_ << 17;
+    buf[i] = static_cast<char>(state_);
+  }
+  left_ -= static_cast<int64_t>(k);
+  return k;
+}
+
 Result<std::string> ReadAll(ByteSource& src, size_t max_bytes) {
   std::string out;
   std::vector<char> buf(64 * 1024);

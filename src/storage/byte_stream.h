@@ -62,6 +62,18 @@ class LimitedSource final : public ByteSource {
   int64_t left_;
 };
 
+// Deterministic pseudo-random bytes (xorshift64) generated on the fly: test data and demo
+// objects of any size without memory proportional to it.
+class PatternSource final : public ByteSource {
+ public:
+  PatternSource(int64_t size, uint64_t seed) : left_(size), state_(seed | 1) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  int64_t left_;
+  uint64_t state_;
+};
+
 // Reads the whole source into a string (for small objects and tests only).
 Result<std::string> ReadAll(ByteSource& src, size_t max_bytes = SIZE_MAX);
 // Feeds every chunk of src to sink; stops at the first error from either.

@@ -12,18 +12,6 @@ void ObjectStoreContract::SetUp() {
   ASSERT_NE(store_, nullptr);
 }
 
-Result<size_t> PatternSource::Read(char* buf, size_t n) {
-  size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
-  for (size_t i = 0; i < k; ++i) {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 7;
-    state_ ^= state_ << 17;
-    buf[i] = static_cast<char>(state_);
-  }
-  left_ -= static_cast<int64_t>(k);
-  return k;
-}
-
 int64_t PeakRssBytes() {
   std::ifstream in("/proc/self/status");
   std::string line;

@@ -27,17 +27,6 @@ class ObjectStoreContract : public ::testing::TestWithParam<ObjectStoreCase> {
   std::shared_ptr<ObjectStore> store_;
 };
 
-// Deterministic pseudo-random bytes generated on the fly (no memory proportional to size).
-class PatternSource final : public ByteSource {
- public:
-  PatternSource(int64_t size, uint64_t seed) : left_(size), state_(seed | 1) {}
-  Result<size_t> Read(char* buf, size_t n) override;
-
- private:
-  int64_t left_;
-  uint64_t state_;
-};
-
 // Peak resident set size of this process in bytes (VmHWM), and a way to reset it.
 int64_t PeakRssBytes();
 void ResetPeakRss();
