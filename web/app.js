@@ -67,6 +67,22 @@ function metric(text, name, labels) {
   return found ? total : NaN;
 }
 
+function svgText(svg, x, y, text, anchor = 'start') {
+  const t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+  t.setAttribute('x', x);
+  t.setAttribute('y', y);
+  t.setAttribute('font-size', '11');
+  t.setAttribute('fill', '#495057');
+  t.setAttribute('text-anchor', anchor);
+  t.textContent = text;
+  svg.append(t);
+}
+
+function spanLabel(points) {
+  const secs = Math.round((points - 1) * 2);
+  return secs < 120 ? `last ${secs} s` : `last ${Math.round(secs / 60)} min`;
+}
+
 function drawTierChart() {
   const svg = $('tier-chart');
   const pts = history_.tiers;
@@ -85,6 +101,8 @@ function drawTierChart() {
     svg.lastChild.setAttribute('fill', getComputedStyle(document.documentElement).getPropertyValue('--' + name));
     svg.lastChild.setAttribute('opacity', '0.85');
   }
+  const last = pts[pts.length - 1];
+  svgText(svg, 4, 12, `${spanLabel(pts.length)} · now ${last.hot} hot / ${last.warm} warm / ${last.cold} cold`);
 }
 
 const palette = ['#d9480f', '#5f3dc4', '#0c8599', '#2b8a3e', '#e64980', '#1971c2'];
@@ -112,6 +130,10 @@ function drawHeatChart() {
     svg.append(path);
     legend.append(el('span', { style: 'color:' + palette[i] }, '■ ' + k));
   });
+  if (top.length) {
+    svgText(svg, 4, 12, `max ${max.toFixed(0)}`);
+    svgText(svg, W - 4, H - 4, spanLabel(Math.min(last, MAX_POINTS)), 'end');
+  }
 }
 
 function renderSites() {
