@@ -20,6 +20,8 @@ struct ObjectStoreCase {
   std::function<std::shared_ptr<ObjectStore>()> make;
   int64_t large_object_bytes = 256ll << 20;  // streamed with bounded memory
 };
+// gtest prints a case by its name (not as raw bytes).
+inline void PrintTo(const ObjectStoreCase& c, std::ostream* os) { *os << c.name; }
 
 class ObjectStoreContract : public ::testing::TestWithParam<ObjectStoreCase> {
  protected:
