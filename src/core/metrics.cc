@@ -115,7 +115,10 @@ static std::string LabelSet(const std::vector<std::string>& names,
 std::string MetricsRegistry::RenderText() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream os;
-  for (const auto& [name, e] : entries_) {
+  for (const auto& entry : entries_) {
+    // Named copies, not structured bindings: lambdas below capture them (clang < 16).
+    const std::string& name = entry.first;
+    const Entry& e = entry.second;
     os << "# HELP " << name << " " << e.help << "\n# TYPE " << name << " " << e.type << "\n";
     if (e.counter) {
       e.counter->ForEach([&](const auto& labels, const Counter& c) {

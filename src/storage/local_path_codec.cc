@@ -7,22 +7,17 @@ namespace {
 
 constexpr size_t kMaxPiece = 200;
 
-std::string EscapeSegment(std::string_view seg) {
-  if (seg.empty()) return "%%";
+// Escapes one byte of a segment; `piece_start` is true for the first byte of a path component.
+void EscapeByte(unsigned char c, bool piece_start, std::string& out) {
   static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (size_t i = 0; i < seg.size(); ++i) {
-    auto c = static_cast<unsigned char>(seg[i]);
-    bool esc = c == '%' || c == '\\' || c < 0x20 || c == 0x7F || (i == 0 && c == '.');
-    if (esc) {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
+  bool esc = c == '%' || c == '\\' || c < 0x20 || c == 0x7F || (piece_start && c == '.');
+  if (esc) {
+    out += '%';
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  } else {
+    out += static_cast<char>(c);
   }
-  return out;
 }
 
 int Hex(char c) {
@@ -39,18 +34,24 @@ std::string EncodeBlobPath(std::string_view blob) {
   for (;;) {
     size_t end = blob.find('/', start);
     std::string_view seg = blob.substr(start, end == std::string_view::npos ? blob.npos : end - start);
-    std::string esc = EscapeSegment(seg);
-    // Cut long segments, never inside a %XX escape.
-    size_t pos = 0;
-    while (esc.size() - pos > kMaxPiece) {
-      size_t cut = pos + kMaxPiece;
-      if (esc[cut - 1] == '%') cut -= 1;
-      else if (esc[cut - 2] == '%') cut -= 2;
-      out += esc.substr(pos, cut - pos);
-      out += "%+/";
-      pos = cut;
+    if (seg.empty()) out += "%%";
+    // Long segments are cut into pieces of at most kMaxPiece bytes, never inside an escape; every
+    // piece is its own path component, so a '.' that starts a piece is escaped as well (no piece
+    // can be "." or "..").
+    std::string piece;
+    for (unsigned char c : seg) {
+      std::string one;
+      EscapeByte(c, piece.empty(), one);
+      if (piece.size() + one.size() > kMaxPiece) {
+        out += piece;
+        out += "%+/";
+        piece.clear();
+        one.clear();
+        EscapeByte(c, true, one);
+      }
+      piece += one;
     }
-    out += esc.substr(pos);
+    out += piece;
     if (end == std::string_view::npos) break;
     out += '/';
     start = end + 1;
@@ -63,6 +64,7 @@ std::optional<std::string> DecodeBlobPath(std::string_view path) {
   std::string seg;
   size_t i = 0;
   bool seg_start = true;
+  bool component_start = true;
   while (i <= path.size()) {
     if (i == path.size() || path[i] == '/') {
       if (seg_start) return std::nullopt;  // empty path component
@@ -71,6 +73,7 @@ std::optional<std::string> DecodeBlobPath(std::string_view path) {
       if (i == path.size()) break;
       out += '/';
       seg_start = true;
+      component_start = true;
       ++i;
       continue;
     }
@@ -88,6 +91,7 @@ std::optional<std::string> DecodeBlobPath(std::string_view path) {
         i += 3;
         if (i >= path.size()) return std::nullopt;
         seg_start = false;
+        component_start = true;
         continue;
       }
       if (i + 2 >= path.size()) return std::nullopt;
@@ -96,13 +100,18 @@ std::optional<std::string> DecodeBlobPath(std::string_view path) {
       seg += static_cast<char>(hi * 16 + lo);
       i += 3;
       seg_start = false;
+      component_start = false;
       continue;
     }
-    if (seg_start && c == '.') return std::nullopt;
+    if (component_start && c == '.') return std::nullopt;
     seg += c;
     ++i;
     seg_start = false;
+    component_start = false;
   }
+  // Only the encoder's own output is accepted (no needless escapes, raw control bytes or
+  // arbitrary cuts), so every file name maps back to exactly one blob name.
+  if (EncodeBlobPath(out) != path) return std::nullopt;
   return out;
 }
 

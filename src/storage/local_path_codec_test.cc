@@ -14,7 +14,10 @@ TEST(LocalPathCodecTest, ReadableForOrdinaryNames) {
 
 TEST(LocalPathCodecTest, NothingEscapes) {
   for (const std::string& bad : std::vector<std::string>{"../x", "a/../../etc/passwd", "./a", "..", ".", "a/./b", "a//b", "/abs",
-                          "a/", std::string("a\0b", 3), "a\\..\\b", "%2E%2E/x", ".dim-tmp/x"}) {
+                          "a/", std::string("a\0b", 3), "a\\..\\b", "%2E%2E/x", ".dim-tmp/x",
+                          // A long segment's pieces are path components too: none may be "..".
+                          "x/" + std::string(200, 'a') + "../y", std::string(200, 'a') + ".",
+                          std::string(199, 'a') + "%.." + std::string(300, 'b')}) {
     std::string p = EncodeBlobPath(bad);
     // No component is "." or ".." or empty, and it is relative.
     EXPECT_NE(p.front(), '/') << bad;
@@ -25,15 +28,20 @@ TEST(LocalPathCodecTest, NothingEscapes) {
       EXPECT_FALSE(seg.empty()) << bad << " -> " << p;
       EXPECT_NE(seg, ".") << bad;
       EXPECT_NE(seg, "..") << bad;
-      if (start == 0) {
-        EXPECT_NE(seg[0], '.') << bad << " -> " << p;
-      }
+      EXPECT_NE(seg[0], '.') << bad << " -> " << p;
       if (end == std::string::npos) break;
       start = end + 1;
     }
     auto back = DecodeBlobPath(p);
     ASSERT_TRUE(back.has_value()) << bad << " -> " << p;
     EXPECT_EQ(*back, bad);
+  }
+}
+
+TEST(LocalPathCodecTest, DecodeAcceptsOnlyWhatEncodeProduces) {
+  for (const std::string& p : std::vector<std::string>{
+           std::string("a\x01b", 3), "a\\b", "%41", "ab%+/cd", "a%2f", "x/%+/y", "a/%+", "%%x", "."}) {
+    EXPECT_FALSE(DecodeBlobPath(p).has_value()) << p;
   }
 }
 

@@ -125,7 +125,13 @@ std::optional<SlidingWindows> SlidingWindows::Decode(std::string_view in) {
     for (uint64_t k = 0; k < n; ++k) {
       uint64_t d, c;
       if (!GetVarint(in, &d) || !GetVarint(in, &c)) return std::nullopt;
-      int64_t idx = prev + UnZigZag(d);
+      // Bucket indices are Unix minutes or hours: far below 2^40. Checking the delta first keeps
+      // the sum from overflowing on hostile input.
+      constexpr int64_t kMaxIndex = int64_t{1} << 40;
+      const int64_t delta = UnZigZag(d);
+      if (delta > kMaxIndex || delta < -kMaxIndex) return std::nullopt;
+      int64_t idx = prev + delta;
+      if (idx < 0 || idx > kMaxIndex) return std::nullopt;
       if (k > 0 && idx <= prev) return std::nullopt;  // must be strictly increasing
       if (c == 0 || c > (1ull << 62)) return std::nullopt;
       b->push_back({idx, static_cast<int64_t>(c)});

@@ -82,6 +82,17 @@ TEST(SlidingWindowsTest, EncodeDecodeRoundTripAndRejectsGarbage) {
   }
 }
 
+TEST(SlidingWindowsTest, DecodeRejectsIndicesThatWouldOverflow) {
+  // Version 1, one minute bucket whose zigzag delta is the largest varint (found by fuzzing:
+  // the running index used to overflow), no hour buckets.
+  std::string bytes = "\x01\x01";
+  bytes += std::string(9, '\xff') + "\x01";  // varint 2^64 - 1 -> delta INT64_MIN
+  bytes += "\x01\x00";
+  EXPECT_FALSE(SlidingWindows::Decode(bytes).has_value());
+  // A negative index is refused too.
+  EXPECT_FALSE(SlidingWindows::Decode(std::string("\x01\x01\x01\x01\x00", 5)).has_value());
+}
+
 TEST(SlidingWindowsTest, MinuteSeries) {
   SlidingWindows w;
   w.Add(kT0 + 59 * kMin, 4);
