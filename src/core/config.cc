@@ -131,6 +131,24 @@ const std::vector<Prop<Config>>& RootProps() {
                 "See score_weight_base.", 0, 100),
       P<Config>("optimizer.interval_s", Kind::kInt, F(optimizer.interval_s),
                 "Seconds between periodic evaluations of recently active objects.", 1, 86400),
+      P<Config>("optimizer.objective", Kind::kString, F(optimizer.objective),
+                "What placement minimises: `cost` ($ over the planning horizon: storage, requests, "
+                "retrieval, egress, moves, early deletion, latency penalty; docs/optimizer.md) or "
+                "`seed` (the seed's sum of $/GB + 0.001 x ms over SLA - score_weight x score).",
+                -INFINITY, INFINITY, {"cost", "seed"}),
+      P<Config>("optimizer.placer", Kind::kString, F(optimizer.placer),
+                "Per-object solver: `exact` enumeration, `cbc` (COIN-OR CBC MILP), or `auto` "
+                "(enumeration up to optimizer.exact_max_sites allowed sites, CBC beyond).",
+                -INFINITY, INFINITY, {"auto", "exact", "cbc"}),
+      P<Config>("optimizer.exact_max_sites", Kind::kInt, F(optimizer.exact_max_sites),
+                "`auto` placer: enumerate when at most this many sites may hold an object.", 1, 40),
+      P<Config>("optimizer.horizon_days", Kind::kDouble, F(optimizer.horizon_days),
+                "Planning horizon of the cost objective (days of storage and predicted accesses "
+                "weighed against a one-off move).", 1, 3650),
+      P<Config>("optimizer.latency_penalty_per_ms_1k", Kind::kDouble,
+                F(optimizer.latency_penalty_per_ms_1k),
+                "Cost objective: $ charged per 1,000 reads per ms the primary's p95 is over the SLA.",
+                0, 1e6),
       P<Config>("migrator.workers", Kind::kInt, F(migrator.workers),
                 "Concurrent migration workers.", 0, 256),
       P<Config>("migrator.lease_s", Kind::kInt, F(migrator.lease_s),

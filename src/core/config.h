@@ -104,6 +104,11 @@ struct Config {
   } policy;
   struct {
     int64_t interval_s = 5;
+    std::string objective = "cost";  // cost | seed
+    std::string placer = "auto";     // auto | exact | cbc
+    int64_t exact_max_sites = 12;
+    double horizon_days = 30;
+    double latency_penalty_per_ms_1k = 0.0005;
   } optimizer;
   struct {
     int64_t workers = 2;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace dim {
 
 ObjectWriter::ObjectWriter(MetadataStore& store, const SiteRegistry& sites, Optimizer& optimizer,
@@ -13,7 +15,7 @@ Result<ObjectRecord> ObjectWriter::Write(const WriteRequest& req, ByteSource& da
   DIM_RETURN_IF_ERROR(ValidateBucketName(req.key.bucket));
   DIM_RETURN_IF_ERROR(ValidateObjectKey(req.key.key));
   Tier tier = req.tier.value_or(default_tier_);
-  DIM_ASSIGN_OR_RETURN(auto placement, optimizer_.PlaceNew(tier));
+  DIM_ASSIGN_OR_RETURN(auto placement, optimizer_.PlaceNew(tier, std::max<int64_t>(0, req.size)));
   const Site* primary = sites_.Find(placement.front());
   if (!primary) return Status::Internal("placement chose unknown site " + placement.front());
   std::string generation = NewGeneration(clock_.NowMs());

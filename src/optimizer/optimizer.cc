@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "optimizer/cbc_placer.h"
 #include "optimizer/explanation.h"
 #include "optimizer/site_score.h"
 #include "stream/access_consumer.h"
@@ -30,8 +31,28 @@ OptimizerOptions OptimizerOptions::FromConfig(const Config& c) {
   o.tier.min_residency_cold_s = c.policy.min_residency_cold_s;
   o.heat_tau_s = c.stream.heat_tau_s;
   o.max_attempts = static_cast<int>(c.migrator.max_attempts);
+  o.objective = ParsePlacementObjective(c.optimizer.objective).value_or(PlacementObjective::kCost);
+  o.placer = c.optimizer.placer;
+  o.exact_max_sites = static_cast<int>(c.optimizer.exact_max_sites);
+  o.cost.horizon_days = c.optimizer.horizon_days;
+  o.cost.latency_penalty_per_ms_1k = c.optimizer.latency_penalty_per_ms_1k;
+  o.cost.sla_ms = o.sla_ms;
   return o;
 }
+
+namespace {
+
+std::unique_ptr<Placer> MakePlacer(const OptimizerOptions& o) {
+  if (o.placer == "exact") return std::make_unique<ExactPlacer>();
+  if (o.placer == "cbc") return std::make_unique<CbcPlacer>();
+  return std::make_unique<AutoPlacer>(o.exact_max_sites);
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
 
 Optimizer::Optimizer(MetadataStore& store, std::vector<SiteConfig> sites, PredictorSlot& predictor,
                      RuntimePolicy& policy, const Clock& clock, MetricsRegistry& metrics,
@@ -42,13 +63,45 @@ Optimizer::Optimizer(MetadataStore& store, std::vector<SiteConfig> sites, Predic
       policy_(policy),
       clock_(clock),
       options_(std::move(options)),
+      placer_(MakePlacer(options_)),
       available_([](const std::string&) { return true; }),
       evaluations_(metrics.AddCounter("dim_placement_evaluations_total",
                                       "Placement evaluations, by resulting tier", {"tier"})),
       changes_(metrics.AddCounter("dim_placement_changes_total",
                                   "Evaluations that changed an object's tier or sites").Get()),
       eval_seconds_(metrics.AddHistogram("dim_placement_evaluation_duration_seconds",
-                                         "Time to evaluate one object").Get()) {}
+                                         "Time to evaluate one object").Get()) {
+  for (const auto& s : sites_) {
+    prices_.push_back(SitePrices::From(s));
+    any_capacity_ |= s.capacity_bytes > 0;
+  }
+}
+
+CostParams Optimizer::Costs() const {
+  CostParams p = options_.cost;
+  p.sla_ms = options_.sla_ms;
+  return p;
+}
+
+Result<std::map<std::string, int64_t>> Optimizer::SiteUsage(int64_t now_ms) {
+  if (!any_capacity_) return std::map<std::string, int64_t>{};
+  std::lock_guard<std::mutex> lock(usage_mu_);
+  if (!usage_valid_ || now_ms - usage_at_ms_ > 5000 || now_ms < usage_at_ms_) {
+    DIM_ASSIGN_OR_RETURN(usage_, store_.BytesBySite());
+    usage_at_ms_ = now_ms;
+    usage_valid_ = true;
+  }
+  return usage_;
+}
+
+void Optimizer::NoteAdded(const std::vector<std::string>& sites,
+                          const std::vector<std::string>& before, int64_t size) {
+  if (!any_capacity_) return;
+  std::lock_guard<std::mutex> lock(usage_mu_);
+  for (const auto& s : sites) {
+    if (!Contains(before, s)) usage_[s] += size;
+  }
+}
 
 Optimizer::~Optimizer() { Stop(); }
 
@@ -70,12 +123,31 @@ Result<Optimizer::TierCounts> Optimizer::CountTiers() {
   return t;
 }
 
-std::vector<SiteCandidate> Optimizer::Candidates(const std::vector<double>& scores) {
+Result<std::vector<SiteCandidate>> Optimizer::Candidates(const std::vector<double>& scores,
+                                                         const ObjectRecord* object, int64_t size,
+                                                         const std::vector<ReplicaRecord>& replicas,
+                                                         const Demand& demand, int64_t now_ms) {
   std::function<bool(const std::string&)> avail;
   {
     std::lock_guard<std::mutex> lock(avail_mu_);
     avail = available_;
   }
+  DIM_ASSIGN_OR_RETURN(auto usage, SiteUsage(now_ms));
+  // Which sites hold a live replica of the current content, since when; the cheapest to read from.
+  std::vector<int64_t> held_since(sites_.size(), -1);
+  double source_out = 0;
+  bool any_source = false;
+  for (const auto& r : replicas) {
+    if (!object || r.state != ReplicaState::kLive || r.generation != object->generation) continue;
+    for (size_t i = 0; i < sites_.size(); ++i) {
+      if (sites_[i].name != r.site) continue;
+      held_since[i] = r.created_ms;
+      double out = MoveOutPerGb(prices_[i]);
+      if (!any_source || out < source_out) source_out = out;
+      any_source = true;
+    }
+  }
+  const CostParams cp = Costs();
   std::vector<SiteCandidate> out;
   for (size_t i = 0; i < sites_.size(); ++i) {
     const auto& s = sites_[i];
@@ -88,6 +160,15 @@ std::vector<SiteCandidate> Optimizer::Candidates(const std::vector<double>& scor
     c.cost_per_gb = s.cost_per_gb_month;
     c.score = i < scores.size() ? scores[i] : 0.0;
     c.available = avail(s.name);
+    const bool held = held_since[i] >= 0;
+    const bool placed = held || (object && Contains(object->sites, s.name));
+    if (s.capacity_bytes > 0 && !placed) {
+      auto it = usage.find(s.name);
+      int64_t used = it == usage.end() ? 0 : it->second;
+      c.has_room = used + size <= s.capacity_bytes;
+    }
+    double age_days = held ? std::max<int64_t>(0, now_ms - held_since[i]) / 86'400'000.0 : 0;
+    c.cost = CostAt(prices_[i], demand, held, age_days, source_out, cp);
     out.push_back(std::move(c));
   }
   return out;
@@ -141,21 +222,33 @@ Result<Evaluation> Optimizer::EvaluateObject(const ObjectRecord& object, double 
   ti.hot_share = hot_share;
   ev.tier = DecideTier(ti, options_.tier);
 
-  ev.request.sites = Candidates(scores);
+  const CostParams cp = Costs();
+  ev.demand = ForecastDemand(object.size, ev.stats, ev.p_hot, cp);
+  DIM_ASSIGN_OR_RETURN(auto replicas, store_.GetReplicas(object.id));
+  DIM_ASSIGN_OR_RETURN(ev.request.sites,
+                       Candidates(scores, &object, object.size, replicas, ev.demand, now));
   ev.request.rf = options_.rf;
   ev.request.sla_ms = options_.sla_ms;
   ev.request.score_weight = options_.score_weight_base + options_.score_weight_p * ev.p_hot;
   ev.request.enforce_encryption = policy_.EncryptionEnforced();
   ev.request.tier = ev.tier.tier;
-  DIM_ASSIGN_OR_RETURN(ev.placement, placer_.Solve(ev.request));
+  ev.request.objective = options_.objective;
+  ev.request.horizon_days = cp.horizon_days;
+  DIM_ASSIGN_OR_RETURN(ev.placement, placer_->Solve(ev.request));
 
-  double gb = static_cast<double>(object.size) / 1e9;
-  double old_cost = 0, new_cost = 0;
-  for (const auto& s : sites_) {
-    if (std::find(object.sites.begin(), object.sites.end(), s.name) != object.sites.end()) old_cost += s.cost_per_gb_month;
-    if (std::find(ev.placement.chosen.begin(), ev.placement.chosen.end(), s.name) != ev.placement.chosen.end()) new_cost += s.cost_per_gb_month;
-  }
-  ev.expected_saving_month = gb * (old_cost - new_cost);
+  // Expected monthly saving: the recurring $ of the current placement minus the chosen one's.
+  auto monthly = [&](const std::vector<std::string>& placement) {
+    double v = 0;
+    for (size_t i = 0; i < ev.request.sites.size(); ++i) {
+      const auto& c = ev.request.sites[i];
+      if (!Contains(placement, c.name)) continue;
+      v += MonthlyRecurring(c.cost, !placement.empty() && placement.front() == c.name, cp);
+    }
+    return v;
+  };
+  ev.monthly_before = monthly(object.sites);
+  ev.monthly_after = monthly(ev.placement.chosen);
+  ev.expected_saving_month = ev.monthly_before - ev.monthly_after;
   ev.changed = ev.tier.tier != object.tier || ev.placement.chosen != object.sites;
   evaluations_.Labels({std::string(TierName(ev.tier.tier))}).Inc();
 
@@ -178,6 +271,7 @@ Result<Evaluation> Optimizer::EvaluateObject(const ObjectRecord& object, double 
       if (r.ok()) {
         ev.applied = true;
         changes_.Inc();
+        NoteAdded(ev.placement.chosen, current.sites, object.size);
         spdlog::info("placement {}: {} [{}] -> {} [{}] ({})", object.key.Full(),
                      TierName(object.tier), fmt::join(object.sites, ","), TierName(ev.tier.tier),
                      fmt::join(ev.placement.chosen, ","), ev.tier.reason);
@@ -271,18 +365,25 @@ Result<PassResult> Optimizer::EvaluateAll() {
   return pr;
 }
 
-Result<std::vector<std::string>> Optimizer::PlaceNew(Tier tier) {
+Result<std::vector<std::string>> Optimizer::PlaceNew(Tier tier, int64_t size) {
   std::vector<ScoredSite> scored;
   for (const auto& s : sites_) scored.push_back({s.name, s.region, s.p95_ms, s.cost_per_gb_month});
   double p = tier == Tier::kHot ? 0.9 : tier == Tier::kWarm ? 0.45 : 0.05;
+  const CostParams cp = Costs();
   PlacementRequest req;
-  req.sites = Candidates(SiteScores(scored, p, ""));
+  Demand d = ForecastDemand(size, AccessStats{}, p, cp);
+  DIM_ASSIGN_OR_RETURN(req.sites, Candidates(SiteScores(scored, p, ""), nullptr, size, {}, d,
+                                             clock_.NowMs()));
   req.rf = options_.rf;
   req.sla_ms = options_.sla_ms;
   req.score_weight = options_.score_weight_base + options_.score_weight_p * p;
   req.enforce_encryption = policy_.EncryptionEnforced();
   req.tier = tier;
-  DIM_ASSIGN_OR_RETURN(auto res, placer_.Solve(req));
+  req.objective = options_.objective;
+  req.horizon_days = cp.horizon_days;
+  req.explain = false;
+  DIM_ASSIGN_OR_RETURN(auto res, placer_->Solve(req));
+  NoteAdded(res.chosen, {}, size);
   return res.chosen;
 }
 

@@ -20,6 +20,7 @@
 #include "core/metrics.h"
 #include "ml/features.h"
 #include "ml/predictor.h"
+#include "optimizer/cost_model.h"
 #include "optimizer/placement.h"
 #include "optimizer/runtime_policy.h"
 #include "optimizer/tier_policy.h"
@@ -35,6 +36,10 @@ struct OptimizerOptions {
   TierParams tier;
   double heat_tau_s = 1800;
   int max_attempts = 5;
+  PlacementObjective objective = PlacementObjective::kCost;
+  std::string placer = "auto";  // auto | exact | cbc
+  int exact_max_sites = 12;
+  CostParams cost;              // its sla_ms follows sla_ms
   static OptimizerOptions FromConfig(const Config& c);
 };
 
@@ -49,7 +54,10 @@ struct Evaluation {
   TierDecision tier;
   PlacementRequest request;
   PlacementResult placement;
-  double expected_saving_month = 0;  // $/month, positive when the new placement is cheaper
+  Demand demand;                     // predicted use over the horizon (cost_model.h)
+  double monthly_before = 0;         // recurring $/month of the current placement
+  double monthly_after = 0;          // ... and of the chosen one
+  double expected_saving_month = 0;  // monthly_before - monthly_after
   bool changed = false;
   bool applied = false;
   int64_t evaluated_ms = 0;
@@ -76,8 +84,8 @@ class Optimizer {
   // Objects accessed since since_ms, plus every hot or warm object (so idle ones cool down).
   Result<PassResult> EvaluateActive(int64_t since_ms);
   Result<PassResult> EvaluateAll();
-  // Sites for a new object of this tier, primary first.
-  Result<std::vector<std::string>> PlaceNew(Tier tier);
+  // Sites for a new object of this tier (and size, for capacity), primary first.
+  Result<std::vector<std::string>> PlaceNew(Tier tier, int64_t size = 0);
 
   const std::vector<SiteConfig>& sites() const { return sites_; }
   const OptimizerOptions& options() const { return options_; }
@@ -96,7 +104,16 @@ class Optimizer {
   void RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr);
   Result<double> HotShare();
   Result<TierCounts> CountTiers();
-  std::vector<SiteCandidate> Candidates(const std::vector<double>& scores);
+  // Every site as a placement candidate for `object` (null: a new object of `size` bytes).
+  Result<std::vector<SiteCandidate>> Candidates(const std::vector<double>& scores,
+                                                const ObjectRecord* object, int64_t size,
+                                                const std::vector<ReplicaRecord>& replicas,
+                                                const Demand& demand, int64_t now_ms);
+  // MetadataStore::BytesBySite, cached for a few seconds; empty when no site has a capacity.
+  Result<std::map<std::string, int64_t>> SiteUsage(int64_t now_ms);
+  void NoteAdded(const std::vector<std::string>& sites, const std::vector<std::string>& before,
+                 int64_t size);
+  CostParams Costs() const;
 
   MetadataStore& store_;
   std::vector<SiteConfig> sites_;
@@ -104,7 +121,13 @@ class Optimizer {
   RuntimePolicy& policy_;
   const Clock& clock_;
   OptimizerOptions options_;
-  ExactPlacer placer_;
+  std::unique_ptr<Placer> placer_;
+  std::vector<SitePrices> prices_;
+  bool any_capacity_ = false;
+  std::mutex usage_mu_;
+  std::map<std::string, int64_t> usage_;
+  int64_t usage_at_ms_ = 0;
+  bool usage_valid_ = false;
   std::mutex avail_mu_;
   std::function<bool(const std::string&)> available_;
 

@@ -128,5 +128,120 @@ TEST_F(OptimizerTest, PassRespectsHotCap) {
   EXPECT_EQ(counts[Tier::kHot] + counts[Tier::kWarm], 10);
 }
 
+// Two cold-class sites: "cheap" is slow and cheap, "fast" is quick and dearer; "warm" holds the
+// object now. The SLA is loose, so both cold sites qualify.
+std::vector<SiteConfig> TwoColdSites() {
+  SiteConfig cheap, fast, warm;
+  cheap.name = "cheap"; cheap.provider = "p1"; cheap.storage_class = Tier::kCold;
+  cheap.p95_ms = 200; cheap.cost_per_gb_month = 0.010; cheap.encrypted = true; cheap.path = "cheap";
+  fast.name = "fast"; fast.provider = "p2"; fast.storage_class = Tier::kCold;
+  fast.p95_ms = 40; fast.cost_per_gb_month = 0.020; fast.encrypted = true; fast.path = "fast";
+  warm.name = "warm"; warm.provider = "p3"; warm.storage_class = Tier::kWarm;
+  warm.p95_ms = 60; warm.cost_per_gb_month = 0.025; warm.encrypted = true; warm.path = "warm";
+  return {cheap, fast, warm};
+}
+
+class CostServiceTest : public OptimizerTest {
+ protected:
+  std::unique_ptr<Optimizer> Make(std::vector<SiteConfig> sites, PlacementObjective obj) {
+    OptimizerOptions o;
+    o.sla_ms = 300;
+    o.objective = obj;
+    return std::make_unique<Optimizer>(*store_, std::move(sites), slot_, *policy_, clock_, metrics_, o);
+  }
+  ObjectRecord PutOn(const std::string& key, const std::string& site, Tier tier, int64_t size,
+                     int64_t at_ms) {
+    MetadataStore::NewContent c;
+    c.key = {"demo", key};
+    c.size = size;
+    c.sha256 = "aa";
+    c.generation = "g1";
+    c.tier = tier;
+    c.sites = {site};
+    c.now_ms = at_ms;
+    return store_->PutObject(c).value();
+  }
+};
+
+TEST_F(CostServiceTest, SeedObjectiveStaysSelectableAndGivesTheSeedsChoice) {
+  PutOn("x", "warm", Tier::kCold, 5'000'000'000, clock_.NowMs() - 86'400'000LL * 90);
+  auto seed = Make(TwoColdSites(), PlacementObjective::kSeed)->Evaluate({"demo", "x"}, false).value();
+  auto cost = Make(TwoColdSites(), PlacementObjective::kCost)->Evaluate({"demo", "x"}, false).value();
+  ASSERT_EQ(seed.tier.tier, Tier::kCold);
+  // The seed's score prefers the fast site (latency weighs 0.6, price 0.4).
+  EXPECT_EQ(seed.placement.chosen, std::vector<std::string>{"fast"});
+  // With no reads predicted, dollars say: store it where it is cheapest.
+  EXPECT_EQ(cost.placement.chosen, std::vector<std::string>{"cheap"});
+  EXPECT_EQ(cost.request.objective, PlacementObjective::kCost);
+  // The seed objective's value is the seed's formula on the chosen site.
+  PlacementRequest r = seed.request;
+  ASSERT_EQ(r.objective, PlacementObjective::kSeed);
+  auto again = ExactPlacer().Solve(r).value();
+  EXPECT_EQ(again.chosen, seed.placement.chosen);
+  const auto& f = seed.request.sites[1];
+  EXPECT_NEAR(seed.placement.objective,
+              f.cost_per_gb + 0.001 * std::max(0.0, f.p95_ms - 300) - r.score_weight * f.score, 1e-12);
+  // Moving 5 GB from warm ($0.025) to cheap ($0.010) saves $0.075 a month.
+  EXPECT_NEAR(cost.expected_saving_month, 5 * (0.025 - 0.010), 1e-9);
+}
+
+TEST_F(CostServiceTest, EarlyDeletionFeeKeepsAYoungReplica) {
+  auto sites = TwoColdSites();
+  sites[2].min_storage_days = 90;  // the warm site bills 90 days at least
+  sites[2].egress_per_gb = 0.0;
+  sites[2].storage_class = Tier::kCold;  // make it a candidate too
+  // Written 10 days ago: leaving now costs 80 days of warm storage, more than the move saves.
+  PutOn("young", "warm", Tier::kCold, 5'000'000'000, clock_.NowMs() - 86'400'000LL * 10);
+  auto opt = Make(sites, PlacementObjective::kCost);
+  auto ev = opt->Evaluate({"demo", "young"}, false).value();
+  EXPECT_EQ(ev.placement.chosen, std::vector<std::string>{"warm"});
+  const auto& warm = ev.request.sites[2].cost;
+  EXPECT_NEAR(warm.early_delete, 5 * 0.025 * 80 / 30, 1e-9);
+  ASSERT_FALSE(ev.placement.runner_up.empty());
+  EXPECT_NE(ev.placement.runner_up_lost_because.find("early_delete"), std::string::npos)
+      << ev.placement.runner_up_lost_because;
+  // 100 days old: no fee, so it moves to the cheap site.
+  PutOn("old", "warm", Tier::kCold, 5'000'000'000, clock_.NowMs() - 86'400'000LL * 100);
+  auto ev2 = opt->Evaluate({"demo", "old"}, false).value();
+  EXPECT_EQ(ev2.placement.chosen, std::vector<std::string>{"cheap"});
+}
+
+TEST_F(CostServiceTest, FullSiteIsExcludedAndBinding) {
+  auto sites = TwoColdSites();
+  sites[0].capacity_bytes = 6'000'000'000;  // cheap: room for one 5 GB object
+  auto opt = Make(sites, PlacementObjective::kCost);
+  PutOn("a", "warm", Tier::kCold, 5'000'000'000, 0);
+  PutOn("b", "warm", Tier::kCold, 5'000'000'000, 0);
+  auto a = opt->Evaluate({"demo", "a"}, true).value();
+  EXPECT_EQ(a.placement.chosen, std::vector<std::string>{"cheap"});
+  ASSERT_TRUE(a.applied);
+  auto b = opt->Evaluate({"demo", "b"}, false).value();
+  EXPECT_EQ(b.placement.chosen, std::vector<std::string>{"fast"});
+  EXPECT_FALSE(b.request.sites[0].has_room);
+  EXPECT_NE(std::find(b.placement.binding.begin(), b.placement.binding.end(), "capacity"),
+            b.placement.binding.end());
+  // A fresh optimizer sees the same through the store (the queued copy counts).
+  auto b2 = Make(sites, PlacementObjective::kCost)->Evaluate({"demo", "b"}, false).value();
+  EXPECT_EQ(b2.placement.chosen, std::vector<std::string>{"fast"});
+}
+
+TEST_F(CostServiceTest, CbcPlacerInTheServiceAgreesWithEnumeration) {
+  PutOn("x", "warm", Tier::kCold, 5'000'000'000, 0);
+  Burst("x", 30);
+  OptimizerOptions o;
+  o.sla_ms = 300;
+  o.rf = 2;
+  o.placer = "cbc";
+  Optimizer cbc(*store_, TwoColdSites(), slot_, *policy_, clock_, metrics_, o);
+  o.placer = "exact";
+  Optimizer exact(*store_, TwoColdSites(), slot_, *policy_, clock_, metrics_, o);
+  auto c = cbc.Evaluate({"demo", "x"}, false).value();
+  auto e = exact.Evaluate({"demo", "x"}, false).value();
+  EXPECT_EQ(c.placement.solver, "cbc");
+  EXPECT_EQ(e.placement.solver, "exact");
+  EXPECT_EQ(c.placement.chosen, e.placement.chosen);
+  EXPECT_NEAR(c.placement.objective, e.placement.objective, 1e-9);
+}
+
 }  // namespace
 }  // namespace dim

@@ -95,6 +95,9 @@ class MetadataStore {
 
   // Replicas of an object in every state.
   virtual Result<std::vector<ReplicaRecord>> GetReplicas(int64_t object_id) = 0;
+  // Bytes each site holds or is about to hold: its replicas in every state plus the queued and
+  // running copies to it (for capacity checks). Sites with nothing are absent.
+  virtual Result<std::map<std::string, int64_t>> BytesBySite() = 0;
 
   // ---- Migration tasks -----------------------------------------------------------------------
   // Leases the oldest runnable task (queued with not_before <= now, or running whose lease

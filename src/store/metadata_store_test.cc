@@ -181,6 +181,31 @@ TEST_P(MetadataStoreTest, MoveLifecycleCopyCommitThenSafeDelete) {
   EXPECT_EQ(counts[TaskStatus::kDone], 2);
 }
 
+TEST_P(MetadataStoreTest, BytesBySiteCountsReplicasAndCopiesUnderWay) {
+  EXPECT_TRUE(store_->BytesBySite()->empty());
+  auto a = Put("a", {"azure"});  // 10 bytes each
+  Put("b", {"azure", "gcp"});
+  auto bytes = store_->BytesBySite().value();
+  EXPECT_EQ(bytes["azure"], 20);
+  EXPECT_EQ(bytes["gcp"], 10);
+  EXPECT_EQ(bytes.count("aws"), 0u);
+  // A queued copy to aws counts there already; the azure replica still counts until deleted.
+  MetadataStore::PlacementChange pc;
+  pc.object_id = a.id;
+  pc.expected_version = a.version;
+  pc.tier = Tier::kHot;
+  pc.sites = {"aws"};
+  pc.now_ms = 2000;
+  ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  bytes = store_->BytesBySite().value();
+  EXPECT_EQ(bytes["aws"], 10);
+  EXPECT_EQ(bytes["azure"], 20);
+  // Once the copy is done it counts as a replica (not twice).
+  auto copy = store_->LeaseTask("w", 30000, 3000).value().value();
+  ASSERT_EQ(store_->CommitCopy(copy, "w", "aa", 10, 3000).value(), MetadataStore::CommitOutcome::kCommitted);
+  EXPECT_EQ(store_->BytesBySite().value()["aws"], 10);
+}
+
 TEST_P(MetadataStoreTest, DeleteWaitsUntilPlacementIsLive) {
   auto o = Put("k", {"azure", "gcp"});
   // Placement moves to aws only; gcp and azure will be retired after the copy.

@@ -598,6 +598,27 @@ Result<std::vector<ReplicaRecord>> SqliteMetadataStore::GetReplicas(int64_t obje
   return out;
 }
 
+Result<std::map<std::string, int64_t>> SqliteMetadataStore::BytesBySite() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);  // one snapshot for both sums
+  DIM_RETURN_IF_ERROR(tx.status());
+  std::map<std::string, int64_t> out;
+  {
+    PREP(q, "SELECT site, SUM(size) FROM replicas GROUP BY site");
+    while (q.Step()) out[q.Text(0)] += q.Int(1);
+    DIM_RETURN_IF_ERROR(q.status());
+  }
+  {
+    PREP(q,
+         "SELECT dst_site, SUM(bytes) FROM tasks WHERE kind='copy' AND "
+         "status IN ('queued','running') GROUP BY dst_site");
+    while (q.Step()) out[q.Text(0)] += q.Int(1);
+    DIM_RETURN_IF_ERROR(q.status());
+  }
+  DIM_RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
 // ---- Tasks -----------------------------------------------------------------------------------
 
 Result<std::optional<TaskRecord>> SqliteMetadataStore::LoadTask(int64_t id) {

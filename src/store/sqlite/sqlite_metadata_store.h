@@ -35,6 +35,7 @@ class SqliteMetadataStore final : public MetadataStore {
                                     int max_attempts, int64_t now_ms) override;
   Result<ObjectRecord> UpdatePlacement(const PlacementChange& c) override;
   Result<std::vector<ReplicaRecord>> GetReplicas(int64_t object_id) override;
+  Result<std::map<std::string, int64_t>> BytesBySite() override;
 
   Result<std::optional<TaskRecord>> LeaseTask(const std::string& owner, int64_t lease_ms,
                                               int64_t now_ms) override;
