@@ -8,6 +8,7 @@
 #include "api/admin_token.h"
 #include "api/http_util.h"
 #include "api/openapi.h"
+#include "bus/event_codec.h"
 #include "gateway/http_server_defaults.h"
 #include "optimizer/explanation.h"
 #include "web/web_assets.h"
@@ -476,7 +477,7 @@ void ApiServer::RegisterRoutes() {
 
   AddRoute("POST", "/events", "/events",
       "Publish access events: a JSON array (or newline-separated objects) of {key, ts_ms|ts, op|action, "
-      "bytes}; at most 10000 per call",
+      "bytes, size, status, id}; at most 10000 per call",
       true, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.bus, res, "the event bus")) return;
         std::vector<json> items;
@@ -504,27 +505,13 @@ void ApiServer::RegisterRoutes() {
         std::vector<AccessEvent> events;
         int64_t now = c.clock->NowMs();
         for (size_t i = 0; i < items.size(); ++i) {
-          const json& j = items[i];
-          auto bad = [&](const std::string& why) {
-            return Status::InvalidArgument("event " + std::to_string(i) + ": " + why);
-          };
-          if (!j.is_object()) return SendError(res, bad("not an object"));
-          if (!j.contains("key") || !j["key"].is_string()) return SendError(res, bad("key must be a string"));
           AccessEvent e;
-          e.key = j["key"].get<std::string>();
-          auto k = ObjectKey::Parse(e.key);
-          if (!k.ok()) return SendError(res, bad(k.status().message()));
-          e.ts_ms = now;
-          if (j.contains("ts_ms") && j["ts_ms"].is_number()) e.ts_ms = j["ts_ms"].get<int64_t>();
-          else if (j.contains("ts") && j["ts"].is_number()) {
-            double ts = j["ts"].get<double>();
-            e.ts_ms = ts < 1e11 ? static_cast<int64_t>(ts * 1000) : static_cast<int64_t>(ts);  // s or ms
+          // The same rules as events arriving over Kafka; a missing timestamp means now.
+          DecodeOutcome d = EventFromJson(items[i], "", now, &e);
+          if (!d.ok()) {
+            return SendError(res, Status::InvalidArgument("event " + std::to_string(i) + ": " +
+                                                          d.detail + " (" + std::string(d.reason) + ")"));
           }
-          std::string op = j.value("op", j.value("action", std::string("get")));
-          auto parsed = ParseAccessOp(op);
-          if (!parsed) return SendError(res, bad("unknown op '" + op + "'"));
-          e.op = *parsed;
-          if (j.contains("bytes") && j["bytes"].is_number_integer()) e.bytes = j["bytes"].get<int64_t>();
           events.push_back(std::move(e));
         }
         int accepted = 0, dropped = 0;

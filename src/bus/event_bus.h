@@ -2,11 +2,14 @@
 // Publishing never blocks a request: a full bus drops the event and counts the drop. Consumers
 // poll batches tagged with (partition, offset) and commit the next offsets once the batch's
 // effects are durable, so the stream consumer can store offsets with its counts (exactly once).
+// A partitioned bus (Kafka) may move partitions between the members of a consumer group; it
+// tells a PartitionListener before it gives partitions up and asks it where to resume new ones.
 // Implementations are thread-safe for concurrent publishers and a single consumer.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "bus/access_event.h"
@@ -18,6 +21,24 @@ struct BusMessage {
   AccessEvent event;
   int32_t partition = 0;
   int64_t offset = 0;
+  // Non-empty: the record could not be decoded (a reject_reason of event_codec.h); `event` is
+  // meaningless but the offset still counts as consumed.
+  std::string_view rejected;
+};
+
+// Hears about partition ownership changes. Called on the thread inside EventBus::Poll() (or
+// Close()), before that call returns.
+class PartitionListener {
+ public:
+  virtual ~PartitionListener() = default;
+  // The bus is about to give up these partitions: make durable (or forget) everything taken
+  // from them. Messages from them that Poll has not returned yet are dropped by the bus.
+  virtual void OnPartitionsRevoked(const std::vector<int32_t>& partitions) = 0;
+  // The bus now owns these partitions. Returns the next offset to consume for each; a partition
+  // left out starts at the beginning of the log. An error: the bus leaves the partitions
+  // unconsumed and rejoins the group later.
+  virtual Result<std::map<int32_t, int64_t>> OnPartitionsAssigned(
+      const std::vector<int32_t>& partitions) = 0;
 };
 
 class EventBus {
@@ -35,6 +56,10 @@ class EventBus {
   virtual Status Commit(const std::map<int32_t, int64_t>& next_offsets) = 0;
   // Where to resume in each partition (from the store); called before the first Poll.
   virtual Status Seek(const std::map<int32_t, int64_t>& next_offsets) = 0;
+
+  // Only partitioned buses (Kafka) call a listener; set it before the first Poll, and reset it
+  // (nullptr) before the listener goes away.
+  virtual void SetPartitionListener(PartitionListener* listener) { (void)listener; }
 
   // Wakes pollers and rejects further publishes.
   virtual void Close() = 0;

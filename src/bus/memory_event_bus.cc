@@ -65,7 +65,13 @@ Result<std::vector<BusMessage>> MemoryEventBus::Poll(size_t max, int timeout_ms)
 }
 
 Status MemoryEventBus::Commit(const std::map<int32_t, int64_t>&) { return Status::OK(); }
-Status MemoryEventBus::Seek(const std::map<int32_t, int64_t>&) { return Status::OK(); }
+Status MemoryEventBus::Seek(const std::map<int32_t, int64_t>& next_offsets) {
+  auto it = next_offsets.find(0);
+  if (it == next_offsets.end()) return Status::OK();
+  std::lock_guard<std::mutex> lock(mu_);
+  next_offset_ = std::max<int64_t>(it->second, 0);
+  return Status::OK();
+}
 
 void MemoryEventBus::Close() {
   {

@@ -1,6 +1,7 @@
 // A bounded in-process EventBus: a ring of `capacity` events, one partition. Memory is capped:
 // when the ring is full, Publish drops and counts; PublishWait blocks up to its timeout.
-// Offsets are positions since construction; Seek is a no-op (nothing survives a restart).
+// Events do not survive a restart; Seek only renumbers, so that offsets keep growing across
+// restarts (the oldest waiting event gets the offset stored for partition 0).
 #pragma once
 
 #include <condition_variable>

@@ -90,6 +90,18 @@ TEST(MemoryEventBusTest, CloseWakesPollerAndRejects) {
   EXPECT_FALSE(bus.Publish(Ev("x")));
 }
 
+TEST(MemoryEventBusTest, SeekRenumbersSoOffsetsGrowAcrossRestarts) {
+  MemoryEventBus bus(8);
+  ASSERT_TRUE(bus.Publish(Ev("a")));
+  ASSERT_TRUE(bus.Seek({{0, 1000}}).ok());  // what the store recorded in the previous run
+  ASSERT_TRUE(bus.Publish(Ev("b")));
+  auto batch = bus.Poll(10, 0).value();
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].offset, 1000);
+  EXPECT_EQ(batch[1].offset, 1001);
+  EXPECT_TRUE(bus.Seek({{3, 5}}).ok());  // other partitions do not exist here: ignored
+}
+
 TEST(AccessEventTest, OpNames) {
   EXPECT_EQ(ParseAccessOp("read"), AccessOp::kGet);
   EXPECT_EQ(ParseAccessOp("write"), AccessOp::kPut);

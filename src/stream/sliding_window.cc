@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/varint.h"
+
 namespace dim {
 namespace {
 
@@ -10,32 +12,6 @@ constexpr int64_t kHourMs = 3'600'000;
 constexpr uint8_t kVersion = 1;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-bool GetVarint(std::string_view& in, uint64_t* v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift <= 63; shift += 7) {
-    if (in.empty()) return false;
-    auto b = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    r |= static_cast<uint64_t>(b & 0x7F) << shift;
-    if (!(b & 0x80)) {
-      *v = r;
-      return true;
-    }
-  }
-  return false;
-}
-
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 }  // namespace
 
