@@ -8,6 +8,7 @@
 #include <random>
 
 #include "api/admin_token.h"
+#include "gateway/s3_credentials.h"
 #include "replay/zipf_workload.h"
 
 namespace dim {
@@ -72,6 +73,24 @@ Status EmbeddedApp::Build() {
   writer_ = std::make_unique<ObjectWriter>(*store_, sites_, *optimizer_, clock_,
                                            ParseTier(config_.policy.new_object_tier).value_or(Tier::kHot),
                                            static_cast<int>(config_.migrator.max_attempts));
+  reader_ = std::make_unique<ReplicaReader>(*store_, sites_);
+  sigv4::Credentials creds{config_.s3.access_key, config_.s3.secret_key, ""};
+  if (creds.access_key.empty()) {
+    s3_credentials_path_ = (fs::path(config_.data_dir) / "s3-credentials").string();
+    DIM_ASSIGN_OR_RETURN(creds, LoadOrCreateS3Credentials(s3_credentials_path_));
+  }
+  S3AuthOptions auth;
+  auth.access_key = creds.access_key;
+  auth.secret_key = creds.secret_key;
+  auth.allow_anonymous = config_.s3.allow_anonymous;
+  s3_auth_ = std::make_unique<S3Authenticator>(auth, clock_);
+  s3_service_ = std::make_unique<S3Service>(*store_, *writer_, *reader_, clock_,
+                                            static_cast<int>(config_.migrator.max_attempts));
+  S3GatewayOptions gw;
+  gw.region = config_.s3.region;
+  gw.access_key = creds.access_key;
+  gw.threads = static_cast<int>(config_.s3.threads);
+  s3_ = std::make_unique<S3Gateway>(*s3_service_, *s3_auth_, *bus_, metrics_, clock_, gw);
   RegisterStoreGauges(metrics_, *store_);
   ApiContext ctx;
   ctx.store = store_.get();
@@ -97,6 +116,13 @@ std::string EmbeddedApp::api_base_url() const {
   return "http://" + host + ":" + std::to_string(api_port());
 }
 
+std::string EmbeddedApp::s3_base_url() const {
+  auto hp = ParseHostPort(config_.s3.listen);
+  std::string host = hp.ok() ? hp->host : "127.0.0.1";
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  return "http://" + host + ":" + std::to_string(s3_port());
+}
+
 std::string EmbeddedApp::dashboard_url() const {
   return api_base_url() + "/?token=" + admin_token_;
 }
@@ -105,6 +131,11 @@ Status EmbeddedApp::Start() {
   if (options_.demo) DIM_RETURN_IF_ERROR(SeedDemo());
   DIM_ASSIGN_OR_RETURN(auto hp, ParseHostPort(config_.api.listen));
   DIM_RETURN_IF_ERROR(api_->Start(hp.host, hp.port, static_cast<int>(config_.api.threads)));
+  DIM_ASSIGN_OR_RETURN(auto s3hp, ParseHostPort(config_.s3.listen));
+  if (Status st = s3_->Start(s3hp.host, s3hp.port); !st.ok()) {
+    api_->Stop();
+    return st;
+  }
   running_ = true;
   consumer_->Start();
   optimizer_->Start(config_.optimizer.interval_s);
@@ -117,7 +148,9 @@ Status EmbeddedApp::Start() {
 
 void EmbeddedApp::Stop() {
   if (!running_.exchange(false)) return;
-  spdlog::info("stopping: API, traffic, optimizer, migrator (handing back leased tasks), consumer (flushing)");
+  spdlog::info("stopping: S3 gateway, API, traffic, optimizer, migrator (handing back leased tasks), "
+               "consumer (flushing)");
+  if (s3_) s3_->Stop();
   if (api_) api_->Stop();
   if (traffic_.joinable()) traffic_.join();
   if (optimizer_) optimizer_->Stop();

@@ -11,6 +11,8 @@
 #include "bus/memory_event_bus.h"
 #include "core/config.h"
 #include "gateway/object_writer.h"
+#include "gateway/replica_reader.h"
+#include "gateway/s3_gateway.h"
 #include "migrator/migrator.h"
 #include "optimizer/optimizer.h"
 #include "store/sqlite/sqlite_metadata_store.h"
@@ -33,6 +35,10 @@ class EmbeddedApp {
 
   int api_port() const { return api_ ? api_->port() : 0; }
   std::string api_base_url() const;
+  int s3_port() const { return s3_ ? s3_->port() : 0; }
+  std::string s3_base_url() const;
+  // Where the gateway's key pair is kept (empty when the configuration names the keys).
+  const std::string& s3_credentials_path() const { return s3_credentials_path_; }
   // The dashboard URL with the admin token, Jupyter style.
   std::string dashboard_url() const;
   const Config& config() const { return config_; }
@@ -57,6 +63,11 @@ class EmbeddedApp {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Migrator> migrator_;
   std::unique_ptr<ObjectWriter> writer_;
+  std::unique_ptr<ReplicaReader> reader_;
+  std::unique_ptr<S3Authenticator> s3_auth_;
+  std::unique_ptr<S3Service> s3_service_;
+  std::unique_ptr<S3Gateway> s3_;
+  std::string s3_credentials_path_;
   std::unique_ptr<ApiServer> api_;
   std::thread traffic_;
   std::atomic<bool> running_{false};

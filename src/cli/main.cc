@@ -30,7 +30,7 @@ void AddServeFlags(CLI::App* cmd, ServeFlags& f, bool demo) {
   cmd->add_option("--config", f.config, "TOML configuration file")->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", f.data_dir, "Directory for the store, local sites and tokens");
   cmd->add_option("--api-listen", f.api_listen, "host:port of the API and dashboard (port 0: any)");
-  cmd->add_option("--s3-listen", f.s3_listen, "host:port of the S3 gateway");
+  cmd->add_option("--s3-listen", f.s3_listen, "host:port of the S3 gateway (port 0: any)");
   cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error");
   if (demo) cmd->add_flag("--no-traffic", f.no_traffic, "Seed the demo but do not generate traffic");
 }
@@ -78,6 +78,12 @@ int Serve(const ServeFlags& f, bool demo) {
   std::printf("  Dashboard: %s\n", (*app)->dashboard_url().c_str());
   std::printf("  API:       %s  (admin token in %s/admin.token)\n", (*app)->api_base_url().c_str(),
               c.data_dir.c_str());
+  if ((*app)->s3_credentials_path().empty()) {
+    std::printf("  S3:        %s  (keys from the configuration)\n", (*app)->s3_base_url().c_str());
+  } else {
+    std::printf("  S3:        %s  (keys in %s)\n", (*app)->s3_base_url().c_str(),
+                (*app)->s3_credentials_path().c_str());
+  }
   std::printf("  Press Ctrl-C to stop.\n\n");
   std::fflush(stdout);
   int sig = 0;

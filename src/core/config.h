@@ -62,7 +62,7 @@ struct Config {
     std::string access_key;  // empty: generated on first start into DATA_DIR/s3-credentials
     std::string secret_key;
     bool allow_anonymous = false;
-    int64_t threads = 16;
+    int64_t threads = 64;  // S3 clients keep many connections open; each holds a worker
   } s3;
   struct {
     std::string backend = "sqlite";  // sqlite | postgres

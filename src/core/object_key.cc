@@ -25,8 +25,7 @@ Status ValidateBucketName(std::string_view b) {
   return Status::OK();
 }
 
-// Returns the length of the UTF-8 sequence starting at s[i], or 0 if invalid.
-static size_t Utf8SeqLen(std::string_view s, size_t i) {
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
   auto c = static_cast<unsigned char>(s[i]);
   size_t n;
   uint32_t cp;
@@ -59,7 +58,7 @@ Status ValidateObjectKey(std::string_view key) {
       return Status::InvalidArgument("object key contains a control character at byte " +
                                      std::to_string(i));
     }
-    size_t n = Utf8SeqLen(key, i);
+    size_t n = Utf8SequenceLength(key, i);
     if (n == 0) {
       return Status::InvalidArgument("object key is not valid UTF-8 at byte " + std::to_string(i));
     }

@@ -12,6 +12,10 @@ namespace dim {
 
 inline constexpr size_t kMaxKeyBytes = 1024;
 
+// The length of the well-formed UTF-8 sequence starting at s[i] (1..4), or 0 when it is not
+// one (overlong forms, surrogates and code points past U+10FFFF are not).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 // S3 bucket naming: 3-63 chars of [a-z0-9.-], starting and ending with a letter or digit.
 Status ValidateBucketName(std::string_view bucket);
 

@@ -4,14 +4,17 @@
 
 namespace dim {
 
-void ApplyServerDefaults(httplib::Server& server) {
-  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-      // The Request is not const inside httplib's routing; this only adds the implied header.
-      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+void ApplyServerDefaults(httplib::Server& server,
+                         std::function<void(const httplib::Request&)> before_routing) {
+  server.set_pre_routing_handler(
+      [before = std::move(before_routing)](const httplib::Request& req, httplib::Response&) {
+        if (before) before(req);
+        if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+          // The Request is not const inside httplib's routing; this only adds the implied header.
+          const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   server.set_tcp_nodelay(true);
   // httplib serves each connection on one pool thread until it closes; a short idle timeout keeps
   // a few idle keep-alive clients (a dashboard polling every 2 s) from starving the pool.

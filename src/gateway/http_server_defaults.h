@@ -4,12 +4,18 @@
 // read timeout. Per RFC 9112 §6.3 such a request has no body, so we say so before routing.
 #pragma once
 
+#include <functional>
+
 namespace httplib {
 class Server;
-}
+struct Request;
+}  // namespace httplib
 
 namespace dim {
 
-void ApplyServerDefaults(httplib::Server& server);
+// `before_routing`, when given, sees every request whose line and headers were read, before the
+// fix above is applied and before routing (the S3 gateway starts its per-request state there).
+void ApplyServerDefaults(httplib::Server& server,
+                         std::function<void(const httplib::Request&)> before_routing = {});
 
 }  // namespace dim

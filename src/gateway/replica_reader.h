@@ -23,6 +23,9 @@ class ReplicaReader {
   ReplicaReader(MetadataStore& store, const SiteRegistry& sites) : store_(store), sites_(sites) {}
   // NotFound when the object does not exist; the last site's error when no replica could be read.
   Result<OpenedObject> Open(const ObjectKey& key, std::optional<ByteRange> range = std::nullopt);
+  // The same for an object record the caller has already read (one store query fewer).
+  Result<OpenedObject> OpenRecord(const ObjectRecord& object,
+                                  std::optional<ByteRange> range = std::nullopt);
 
  private:
   MetadataStore& store_;

@@ -29,7 +29,7 @@ class MetadataStore {
   // ---- Buckets -------------------------------------------------------------------------------
   // AlreadyExists if present.
   virtual Status CreateBucket(const std::string& name, int64_t now_ms) = 0;
-  // NotFound if absent; FailedPrecondition if it still holds objects.
+  // NotFound if absent; FailedPrecondition if it still holds objects or multipart uploads.
   virtual Status DeleteBucket(const std::string& name) = 0;
   virtual Result<std::optional<BucketRecord>> GetBucket(const std::string& name) = 0;
   virtual Result<std::vector<BucketRecord>> ListBuckets() = 0;
@@ -57,9 +57,13 @@ class MetadataStore {
     std::string etag;
     std::string content_type;
     std::map<std::string, std::string> user_meta;
+    std::map<std::string, std::string> headers;  // see ObjectRecord::headers
     std::string generation;
     Tier tier = Tier::kHot;
     std::vector<std::string> sites;  // each holds blob BlobName(key, generation)
+    // If set: the multipart upload this content completes. It is removed (with its parts) in the
+    // same transaction; NotFound if it is gone already (aborted or completed meanwhile).
+    std::string completes_upload;
     // If set: the object's current version must equal it (0: the object must not exist), else
     // Aborted. Used for conditional writes.
     std::optional<int64_t> expected_version;
@@ -98,6 +102,27 @@ class MetadataStore {
   // Bytes each site holds or is about to hold: its replicas in every state plus the queued and
   // running copies to it (for capacity checks). Sites with nothing are absent.
   virtual Result<std::map<std::string, int64_t>> BytesBySite() = 0;
+
+  // ---- Multipart uploads ---------------------------------------------------------------------
+  // NotFound if the bucket is missing; AlreadyExists if the upload id is taken.
+  virtual Status CreateUpload(const UploadRecord& u) = 0;
+  virtual Result<std::optional<UploadRecord>> GetUpload(const std::string& upload_id) = 0;
+  struct UploadQuery {
+    std::string bucket;
+    std::string prefix;
+    std::string key_marker;        // continue after this key...
+    std::string upload_id_marker;  // ...or, within key_marker, after this upload id
+    int limit = 1000;
+  };
+  // Uploads of a bucket ordered by key, then upload id (initiation order).
+  virtual Result<std::vector<UploadRecord>> ListUploads(const UploadQuery& q) = 0;
+  // Records a part, replacing an earlier upload of the same number. NotFound if the upload is gone.
+  virtual Status PutPart(const PartRecord& p) = 0;
+  // Parts numbered above after_part, ascending, at most limit.
+  virtual Result<std::vector<PartRecord>> ListParts(const std::string& upload_id, int after_part,
+                                                    int limit) = 0;
+  // Removes the upload and its part records. NotFound if absent.
+  virtual Status DeleteUpload(const std::string& upload_id) = 0;
 
   // ---- Migration tasks -----------------------------------------------------------------------
   // Leases the oldest runnable task (queued with not_before <= now, or running whose lease

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "store/sqlite/sqlite_metadata_store.h"
+#include "store/sqlite/sqlite_schema.h"
 
 namespace dim {
 namespace {
@@ -397,6 +398,144 @@ TEST_P(MetadataStoreTest, SettingsAreAudited) {
   EXPECT_EQ(audit[0].action, "policy.security");
 }
 
+TEST_P(MetadataStoreTest, ContentTimeAndHeadersSurvivePlacementChanges) {
+  MetadataStore::NewContent c;
+  c.key = {"demo", "h"};
+  c.size = 1;
+  c.sha256 = "aa";
+  c.etag = "e";
+  c.generation = "g1";
+  c.sites = {"aws"};
+  c.headers = {{"Cache-Control", "max-age=60"}, {"Content-Encoding", "gzip"}};
+  c.now_ms = 1000;
+  auto o = store_->PutObject(c).value();
+  EXPECT_EQ(o.modified_ms, 1000);
+  EXPECT_EQ(o.headers.at("Cache-Control"), "max-age=60");
+  MetadataStore::PlacementChange pc;
+  pc.object_id = o.id;
+  pc.expected_version = o.version;
+  pc.tier = Tier::kWarm;
+  pc.sites = {"gcp"};
+  pc.now_ms = 5000;
+  auto moved = store_->UpdatePlacement(pc).value();
+  EXPECT_EQ(moved.updated_ms, 5000);
+  EXPECT_EQ(moved.modified_ms, 1000) << "a move is not a modification of the content";
+  EXPECT_EQ(moved.headers.at("Content-Encoding"), "gzip");
+  c.generation = "g2";
+  c.headers.clear();
+  c.now_ms = 7000;
+  auto again = store_->PutObject(c).value();
+  EXPECT_EQ(again.modified_ms, 7000);
+  EXPECT_TRUE(again.headers.empty());
+}
+
+UploadRecord Upload(const std::string& id, const std::string& key) {
+  UploadRecord u;
+  u.upload_id = id;
+  u.key = {"demo", key};
+  u.site = "aws";
+  u.site_upload_id = "site-" + id;
+  u.generation = "gen-" + id;
+  u.tier = Tier::kWarm;
+  u.placement = {"aws", "gcp"};
+  u.content_type = "text/plain";
+  u.user_meta = {{"owner", "ops"}};
+  u.initiated_ms = 10;
+  return u;
+}
+
+TEST_P(MetadataStoreTest, MultipartUploadsAndParts) {
+  ASSERT_TRUE(store_->CreateUpload(Upload("u1", "b")).ok());
+  ASSERT_TRUE(store_->CreateUpload(Upload("u2", "a")).ok());
+  ASSERT_TRUE(store_->CreateUpload(Upload("u3", "b")).ok());
+  EXPECT_EQ(store_->CreateUpload(Upload("u1", "b")).code(), StatusCode::kAlreadyExists);
+  auto none = Upload("u9", "x");
+  none.key.bucket = "nobucket";
+  EXPECT_TRUE(store_->CreateUpload(none).IsNotFound());
+
+  auto got = store_->GetUpload("u1").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->placement, (std::vector<std::string>{"aws", "gcp"}));
+  EXPECT_EQ(got->user_meta.at("owner"), "ops");
+  EXPECT_EQ(got->tier, Tier::kWarm);
+  EXPECT_FALSE(store_->GetUpload("nope")->has_value());
+
+  auto ids = [](const std::vector<UploadRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& u : v) out.push_back(u.upload_id);
+    return out;
+  };
+  MetadataStore::UploadQuery q;
+  q.bucket = "demo";
+  EXPECT_EQ(ids(store_->ListUploads(q).value()), (std::vector<std::string>{"u2", "u1", "u3"}));
+  q.key_marker = "b";
+  q.upload_id_marker = "u1";
+  EXPECT_EQ(ids(store_->ListUploads(q).value()), (std::vector<std::string>{"u3"}));
+  q.upload_id_marker = "";  // without an id marker, the marker key's own uploads are skipped
+  EXPECT_TRUE(store_->ListUploads(q)->empty());
+  q.key_marker = "";
+  q.prefix = "a";
+  EXPECT_EQ(ids(store_->ListUploads(q).value()), (std::vector<std::string>{"u2"}));
+
+  PartRecord p{"u1", 2, 100, "md5-2", "sha-2", 20};
+  ASSERT_TRUE(store_->PutPart(p).ok());
+  p.part_number = 1;
+  p.etag = "md5-1";
+  ASSERT_TRUE(store_->PutPart(p).ok());
+  p.size = 200;  // re-uploading a part replaces it
+  ASSERT_TRUE(store_->PutPart(p).ok());
+  p.upload_id = "gone";
+  EXPECT_TRUE(store_->PutPart(p).IsNotFound());
+  auto parts = store_->ListParts("u1", 0, 100).value();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].part_number, 1);
+  EXPECT_EQ(parts[0].size, 200);
+  EXPECT_EQ(parts[1].etag, "md5-2");
+  EXPECT_EQ(store_->ListParts("u1", 1, 100)->size(), 1u);
+
+  // A bucket with uploads in progress cannot be deleted.
+  ASSERT_TRUE(store_->CreateBucket("other", 1).ok());
+  auto o = Upload("u4", "k");
+  o.key.bucket = "other";
+  ASSERT_TRUE(store_->CreateUpload(o).ok());
+  EXPECT_EQ(store_->DeleteBucket("other").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->DeleteUpload("u4").ok());
+  EXPECT_TRUE(store_->DeleteUpload("u4").IsNotFound());
+  EXPECT_TRUE(store_->DeleteBucket("other").ok());
+}
+
+TEST_P(MetadataStoreTest, CompletingAnUploadRecordsTheObjectAndRemovesTheUploadAtomically) {
+  ASSERT_TRUE(store_->CreateUpload(Upload("u1", "big")).ok());
+  ASSERT_TRUE(store_->PutPart({"u1", 1, 5, "m", "s", 20}).ok());
+  MetadataStore::NewContent c;
+  c.key = {"demo", "big"};
+  c.size = 5;
+  c.sha256 = "aa";
+  c.etag = "abc-1";
+  c.generation = "gen-u1";
+  c.sites = {"aws"};
+  c.completes_upload = "u1";
+  c.now_ms = 30;
+  // A failed condition keeps the upload.
+  c.expected_version = 7;
+  EXPECT_TRUE(store_->PutObject(c).status().IsAborted());
+  EXPECT_TRUE(store_->GetUpload("u1")->has_value());
+  c.expected_version.reset();
+  auto o = store_->PutObject(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->etag, "abc-1");
+  EXPECT_FALSE(store_->GetUpload("u1")->has_value());
+  EXPECT_TRUE(store_->ListParts("u1", 0, 10)->empty());
+  // Completing again (or after an abort) finds no upload and records nothing.
+  c.generation = "gen-again";
+  EXPECT_TRUE(store_->PutObject(c).status().IsNotFound());
+  EXPECT_EQ(store_->GetObject(c.key)->value().generation, "gen-u1");
+  // The upload must be for the same key.
+  ASSERT_TRUE(store_->CreateUpload(Upload("u2", "other")).ok());
+  c.completes_upload = "u2";
+  EXPECT_TRUE(store_->PutObject(c).status().IsNotFound());
+}
+
 std::unique_ptr<MetadataStore> MakeSqliteMemory() {
   auto r = SqliteMetadataStore::Open(":memory:");
   EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -418,6 +557,30 @@ TEST(SqliteMetadataStoreTest, ReopenKeepsDataAndSchemaVersion) {
   auto s = SqliteMetadataStore::Open(path).value();
   EXPECT_GE(s->schema_version(), 1);
   EXPECT_TRUE(s->GetBucket("demo")->has_value());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SqliteMetadataStoreTest, MigratesAVersion1DatabaseKeepingItsObjects) {
+  auto dir = std::filesystem::temp_directory_path() / ("dim-store-v1-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "dim.db").string();
+  {
+    // A database as the foundation's binary left it: schema version 1 with one object.
+    auto db = sqlite::Db::Open(path).value();
+    ASSERT_TRUE(db->Exec(sqlite::SchemaMigrations()[0]).ok());
+    ASSERT_TRUE(db->Exec("PRAGMA user_version=1").ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO buckets VALUES('demo', 1);"
+                         "INSERT INTO objects(bucket,key,size,sha256,etag,generation,version,tier,"
+                         "tier_since_ms,sites,created_ms,updated_ms) VALUES('demo','k',1,'aa','e',"
+                         "'g',1,'hot',5,'aws',5,1234)")
+                    .ok());
+  }
+  auto s = SqliteMetadataStore::Open(path).value();
+  EXPECT_EQ(s->schema_version(), static_cast<int>(sqlite::SchemaMigrations().size()));
+  auto o = s->GetObject({"demo", "k"}).value();
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->modified_ms, 1234) << "content time starts as the last update";
+  EXPECT_TRUE(o->headers.empty());
   std::filesystem::remove_all(dir);
 }
 

@@ -33,7 +33,38 @@ struct ObjectRecord {
   int64_t tier_since_ms = 0;
   std::vector<std::string> sites;
   int64_t created_ms = 0;
-  int64_t updated_ms = 0;
+  int64_t updated_ms = 0;   // any change, placement included
+  int64_t modified_ms = 0;  // when the current content was written (S3's Last-Modified)
+  // HTTP headers stored with the content and returned on reads: Cache-Control,
+  // Content-Disposition, Content-Encoding, Content-Language, Expires.
+  std::map<std::string, std::string> headers;
+};
+
+// An S3 multipart upload in progress. Its parts are kept by the site that will hold the object
+// (the placement's primary at creation), under that site's own upload id; completing it
+// assembles blob BlobName(key, generation) there and records the object.
+struct UploadRecord {
+  std::string upload_id;       // the gateway's id, given to clients; time-ordered
+  ObjectKey key;
+  std::string site;            // where the parts are
+  std::string site_upload_id;  // the site's id for the upload
+  std::string generation;      // of the object it completes into
+  Tier tier = Tier::kHot;
+  std::vector<std::string> placement;  // sites chosen at creation, primary first
+  std::string content_type;
+  std::map<std::string, std::string> user_meta;
+  std::map<std::string, std::string> headers;
+  int64_t initiated_ms = 0;
+};
+
+// One uploaded part of a multipart upload (the latest upload of that part number).
+struct PartRecord {
+  std::string upload_id;
+  int part_number = 0;
+  int64_t size = 0;
+  std::string etag;    // hex MD5 of the part's bytes
+  std::string sha256;  // hex
+  int64_t uploaded_ms = 0;
 };
 
 enum class ReplicaState {

@@ -15,7 +15,7 @@ let server, browser, url, dir;
 
 function startDim() {
   dir = mkdtempSync(path.join(tmpdir(), 'dim-browser-'));
-  server = spawn(dim, ['demo', '--no-traffic', '--data-dir', path.join(dir, 'data'), '--api-listen', '127.0.0.1:0'],
+  server = spawn(dim, ['demo', '--no-traffic', '--data-dir', path.join(dir, 'data'), '--api-listen', '127.0.0.1:0', '--s3-listen', '127.0.0.1:0'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   server.stderr.on('data', (d) => { err += d; });

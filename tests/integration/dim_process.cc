@@ -92,7 +92,7 @@ DimProcess::DimProcess(const std::string& mode, const std::string& data_dir,
   log_path_ = data_dir + ".log";
   int err = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<std::string> args = {DimBinary(), mode, "--data-dir", data_dir, "--api-listen",
-                                   "127.0.0.1:0"};
+                                   "127.0.0.1:0", "--s3-listen", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(args, pipefd[1], err);
   ::close(pipefd[1]);
@@ -100,6 +100,7 @@ DimProcess::DimProcess(const std::string& mode, const std::string& data_dir,
   out_fd_ = pipefd[0];
   if (pid_ < 0) return;
   static const std::regex url(R"(Dashboard: (http://([0-9.]+):([0-9]+))/\?token=([0-9a-f]+))");
+  static const std::regex s3(R"(S3: +(http://[0-9.]+:([0-9]+)))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   char buf[4096];
   while (std::chrono::steady_clock::now() < deadline) {
@@ -108,12 +109,14 @@ DimProcess::DimProcess(const std::string& mode, const std::string& data_dir,
       ssize_t n = ::read(out_fd_, buf, sizeof buf);
       if (n <= 0) break;  // exited
       output_.append(buf, static_cast<size_t>(n));
-      std::smatch m;
-      if (std::regex_search(output_, m, url)) {
+      std::smatch m, m3;
+      if (std::regex_search(output_, m, url) && std::regex_search(output_, m3, s3)) {
         api_url_ = m[1];
         host_ = m[2];
         port_ = std::stoi(m[3]);
         token_ = m[4];
+        s3_url_ = m3[1];
+        s3_port_ = std::stoi(m3[2]);
         return;
       }
     }

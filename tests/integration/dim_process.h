@@ -24,8 +24,8 @@ RunResult RunDim(const std::vector<std::string>& args, int timeout_s = 60);
 
 class DimProcess {
  public:
-  // Starts `dim <mode> --data-dir DIR --api-listen 127.0.0.1:0 ...extra` and waits until it
-  // prints its dashboard URL.
+  // Starts `dim <mode> --data-dir DIR --api-listen 127.0.0.1:0 --s3-listen 127.0.0.1:0 ...extra`
+  // and waits until it prints its dashboard and S3 URLs.
   DimProcess(const std::string& mode, const std::string& data_dir,
              const std::vector<std::string>& extra = {});
   ~DimProcess();
@@ -35,6 +35,8 @@ class DimProcess {
   const std::string& host() const { return host_; }
   int port() const { return port_; }
   const std::string& token() const { return token_; }
+  const std::string& s3_url() const { return s3_url_; }     // http://127.0.0.1:PORT
+  int s3_port() const { return s3_port_; }
   const std::string& startup_output() const { return output_; }
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit status (or -1 on timeout, then SIGKILLs).
@@ -46,8 +48,8 @@ class DimProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string log_path_;
-  std::string api_url_, host_, token_, output_;
-  int port_ = 0;
+  std::string api_url_, host_, token_, output_, s3_url_;
+  int port_ = 0, s3_port_ = 0;
 };
 
 }  // namespace dim::testing

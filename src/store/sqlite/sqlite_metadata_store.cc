@@ -17,7 +17,10 @@ namespace {
 
 constexpr const char* kObjectCols =
     "id,bucket,key,size,sha256,etag,content_type,user_meta,generation,version,tier,tier_since_ms,"
-    "sites,created_ms,updated_ms";
+    "sites,created_ms,updated_ms,modified_ms,headers";
+constexpr const char* kUploadCols =
+    "upload_id,bucket,key,site,site_upload_id,generation,tier,placement,content_type,user_meta,"
+    "headers,initiated_ms";
 constexpr const char* kTaskCols =
     "id,kind,object_id,object_key,src_site,dst_site,blob,generation,status,lease_owner,"
     "lease_expiry_ms,attempts,max_attempts,last_error,reason,not_before_ms,bytes,created_ms,"
@@ -78,7 +81,26 @@ ObjectRecord ReadObject(Statement& s) {
   o.sites = SplitSites(s.Text(12));
   o.created_ms = s.Int(13);
   o.updated_ms = s.Int(14);
+  o.modified_ms = s.Int(15);
+  o.headers = DecodeMeta(s.Text(16));
   return o;
+}
+
+UploadRecord ReadUpload(Statement& s) {
+  UploadRecord u;
+  u.upload_id = s.Text(0);
+  u.key.bucket = s.Text(1);
+  u.key.key = s.Text(2);
+  u.site = s.Text(3);
+  u.site_upload_id = s.Text(4);
+  u.generation = s.Text(5);
+  u.tier = ParseTier(s.Text(6)).value_or(Tier::kHot);
+  u.placement = SplitSites(s.Text(7));
+  u.content_type = s.Text(8);
+  u.user_meta = DecodeMeta(s.Text(9));
+  u.headers = DecodeMeta(s.Text(10));
+  u.initiated_ms = s.Int(11);
+  return u;
 }
 
 TaskRecord ReadTask(Statement& s) {
@@ -217,6 +239,13 @@ Status SqliteMetadataStore::DeleteBucket(const std::string& name) {
   bool has = q.Step();
   DIM_RETURN_IF_ERROR(q.status());
   if (has) return Status::FailedPrecondition("bucket " + name + " is not empty");
+  PREP(u, "SELECT 1 FROM uploads WHERE bucket = ?1 LIMIT 1");
+  u.Bind(1, name);
+  has = u.Step();
+  DIM_RETURN_IF_ERROR(u.status());
+  if (has) {
+    return Status::FailedPrecondition("bucket " + name + " has multipart uploads in progress");
+  }
   PREP(d, "DELETE FROM buckets WHERE name = ?1");
   d.Bind(1, name);
   DIM_RETURN_IF_ERROR(d.Run());
@@ -406,6 +435,15 @@ Result<ObjectRecord> SqliteMetadataStore::PutObject(const NewContent& c) {
                        LoadObjectWhere("bucket = ?1 AND key = ?2", [&](Statement& s) {
                          s.Bind(1, c.key.bucket).Bind(2, c.key.key);
                        }));
+  if (!c.completes_upload.empty()) {
+    PREP(du, "DELETE FROM uploads WHERE upload_id = ?1 AND bucket = ?2 AND key = ?3");
+    du.Bind(1, c.completes_upload).Bind(2, c.key.bucket).Bind(3, c.key.key);
+    DIM_RETURN_IF_ERROR(du.Run());
+    if (db_->Changes() == 0) return Status::NotFound("no such upload " + c.completes_upload);
+    PREP(dp, "DELETE FROM upload_parts WHERE upload_id = ?1");
+    dp.Bind(1, c.completes_upload);
+    DIM_RETURN_IF_ERROR(dp.Run());
+  }
   if (c.expected_version) {
     int64_t have = existing ? existing->version : 0;
     if (have != *c.expected_version) {
@@ -419,10 +457,11 @@ Result<ObjectRecord> SqliteMetadataStore::PutObject(const NewContent& c) {
     PREP(u,
          "UPDATE objects SET size=?2, sha256=?3, etag=?4, content_type=?5, user_meta=?6, "
          "generation=?7, version=version+1, tier=?8, tier_since_ms=CASE WHEN tier=?8 THEN "
-         "tier_since_ms ELSE ?10 END, sites=?9, updated_ms=?10 WHERE id=?1");
+         "tier_since_ms ELSE ?10 END, sites=?9, updated_ms=?10, modified_ms=?10, headers=?11 "
+         "WHERE id=?1");
     u.Bind(1, id).Bind(2, c.size).Bind(3, c.sha256).Bind(4, c.etag).Bind(5, c.content_type);
     u.Bind(6, EncodeMeta(c.user_meta)).Bind(7, c.generation).Bind(8, TierName(c.tier));
-    u.Bind(9, JoinSites(c.sites)).Bind(10, c.now_ms);
+    u.Bind(9, JoinSites(c.sites)).Bind(10, c.now_ms).Bind(11, EncodeMeta(c.headers));
     DIM_RETURN_IF_ERROR(u.Run());
     PREP(cancel,
          "UPDATE tasks SET status='cancelled', reason='overwritten', finished_ms=?2 "
@@ -432,11 +471,12 @@ Result<ObjectRecord> SqliteMetadataStore::PutObject(const NewContent& c) {
   } else {
     PREP(ins,
          "INSERT INTO objects(bucket,key,size,sha256,etag,content_type,user_meta,generation,"
-         "version,tier,tier_since_ms,sites,created_ms,updated_ms) "
-         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,?10,?11,?10,?10)");
+         "version,tier,tier_since_ms,sites,created_ms,updated_ms,modified_ms,headers) "
+         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,?10,?11,?10,?10,?10,?12)");
     ins.Bind(1, c.key.bucket).Bind(2, c.key.key).Bind(3, c.size).Bind(4, c.sha256).Bind(5, c.etag);
     ins.Bind(6, c.content_type).Bind(7, EncodeMeta(c.user_meta)).Bind(8, c.generation);
     ins.Bind(9, TierName(c.tier)).Bind(10, c.now_ms).Bind(11, JoinSites(c.sites));
+    ins.Bind(12, EncodeMeta(c.headers));
     DIM_RETURN_IF_ERROR(ins.Run());
     id = db_->LastInsertId();
   }
@@ -457,6 +497,111 @@ Result<ObjectRecord> SqliteMetadataStore::PutObject(const NewContent& c) {
   }
   DIM_RETURN_IF_ERROR(tx.Commit());
   return *now_obj;
+}
+
+// ---- Multipart uploads -----------------------------------------------------------------------
+
+Status SqliteMetadataStore::CreateUpload(const UploadRecord& u) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  DIM_RETURN_IF_ERROR(tx.status());
+  PREP(b, "SELECT 1 FROM buckets WHERE name = ?1");
+  b.Bind(1, u.key.bucket);
+  bool has = b.Step();
+  DIM_RETURN_IF_ERROR(b.status());
+  if (!has) return Status::NotFound("no such bucket " + u.key.bucket);
+  PREP(s, std::string("INSERT INTO uploads(") + kUploadCols +
+              ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) ON CONFLICT(upload_id) DO NOTHING");
+  s.Bind(1, u.upload_id).Bind(2, u.key.bucket).Bind(3, u.key.key).Bind(4, u.site);
+  s.Bind(5, u.site_upload_id).Bind(6, u.generation).Bind(7, TierName(u.tier));
+  s.Bind(8, JoinSites(u.placement)).Bind(9, u.content_type).Bind(10, EncodeMeta(u.user_meta));
+  s.Bind(11, EncodeMeta(u.headers)).Bind(12, u.initiated_ms);
+  DIM_RETURN_IF_ERROR(s.Run());
+  if (db_->Changes() == 0) return Status::AlreadyExists("upload " + u.upload_id + " exists");
+  return tx.Commit();
+}
+
+Result<std::optional<UploadRecord>> SqliteMetadataStore::GetUpload(const std::string& upload_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PREP(q, std::string("SELECT ") + kUploadCols + " FROM uploads WHERE upload_id = ?1");
+  q.Bind(1, upload_id);
+  std::optional<UploadRecord> out;
+  if (q.Step()) out = ReadUpload(q);
+  DIM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Result<std::vector<UploadRecord>> SqliteMetadataStore::ListUploads(const UploadQuery& uq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PREP(q, std::string("SELECT ") + kUploadCols +
+              " FROM uploads WHERE bucket = ?1 AND key >= ?2 AND key < ?3 AND "
+              "(key > ?4 OR (key = ?4 AND upload_id > ?5)) ORDER BY key, upload_id LIMIT ?6");
+  std::string upper = uq.prefix + "\xf4\x8f\xbf\xbf\xff";
+  q.Bind(1, uq.bucket).Bind(2, uq.prefix).Bind(3, upper).Bind(4, uq.key_marker);
+  // Without an upload id marker, uploads of key_marker itself are skipped too (S3's rule); no
+  // upload id sorts after "\xff".
+  q.Bind(5, uq.upload_id_marker.empty() ? std::string("\xff") : uq.upload_id_marker);
+  q.Bind(6, std::max(1, uq.limit));
+  std::vector<UploadRecord> out;
+  while (q.Step()) out.push_back(ReadUpload(q));
+  DIM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status SqliteMetadataStore::PutPart(const PartRecord& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  DIM_RETURN_IF_ERROR(tx.status());
+  PREP(u, "SELECT 1 FROM uploads WHERE upload_id = ?1");
+  u.Bind(1, p.upload_id);
+  bool has = u.Step();
+  DIM_RETURN_IF_ERROR(u.status());
+  if (!has) return Status::NotFound("no such upload " + p.upload_id);
+  PREP(s,
+       "INSERT INTO upload_parts(upload_id,part_number,size,etag,sha256,uploaded_ms) "
+       "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(upload_id,part_number) DO UPDATE SET "
+       "size=excluded.size, etag=excluded.etag, sha256=excluded.sha256, "
+       "uploaded_ms=excluded.uploaded_ms");
+  s.Bind(1, p.upload_id).Bind(2, p.part_number).Bind(3, p.size).Bind(4, p.etag);
+  s.Bind(5, p.sha256).Bind(6, p.uploaded_ms);
+  DIM_RETURN_IF_ERROR(s.Run());
+  return tx.Commit();
+}
+
+Result<std::vector<PartRecord>> SqliteMetadataStore::ListParts(const std::string& upload_id,
+                                                               int after_part, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PREP(q,
+       "SELECT upload_id,part_number,size,etag,sha256,uploaded_ms FROM upload_parts "
+       "WHERE upload_id = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3");
+  q.Bind(1, upload_id).Bind(2, after_part).Bind(3, std::max(1, limit));
+  std::vector<PartRecord> out;
+  while (q.Step()) {
+    PartRecord p;
+    p.upload_id = q.Text(0);
+    p.part_number = static_cast<int>(q.Int(1));
+    p.size = q.Int(2);
+    p.etag = q.Text(3);
+    p.sha256 = q.Text(4);
+    p.uploaded_ms = q.Int(5);
+    out.push_back(std::move(p));
+  }
+  DIM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status SqliteMetadataStore::DeleteUpload(const std::string& upload_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  DIM_RETURN_IF_ERROR(tx.status());
+  PREP(d, "DELETE FROM uploads WHERE upload_id = ?1");
+  d.Bind(1, upload_id);
+  DIM_RETURN_IF_ERROR(d.Run());
+  if (db_->Changes() == 0) return Status::NotFound("no such upload " + upload_id);
+  PREP(p, "DELETE FROM upload_parts WHERE upload_id = ?1");
+  p.Bind(1, upload_id);
+  DIM_RETURN_IF_ERROR(p.Run());
+  return tx.Commit();
 }
 
 Result<ObjectRecord> SqliteMetadataStore::DeleteObject(const ObjectKey& key,

@@ -37,6 +37,14 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<ReplicaRecord>> GetReplicas(int64_t object_id) override;
   Result<std::map<std::string, int64_t>> BytesBySite() override;
 
+  Status CreateUpload(const UploadRecord& u) override;
+  Result<std::optional<UploadRecord>> GetUpload(const std::string& upload_id) override;
+  Result<std::vector<UploadRecord>> ListUploads(const UploadQuery& q) override;
+  Status PutPart(const PartRecord& p) override;
+  Result<std::vector<PartRecord>> ListParts(const std::string& upload_id, int after_part,
+                                            int limit) override;
+  Status DeleteUpload(const std::string& upload_id) override;
+
   Result<std::optional<TaskRecord>> LeaseTask(const std::string& owner, int64_t lease_ms,
                                               int64_t now_ms) override;
   Status RenewLease(int64_t task_id, const std::string& owner, int64_t lease_ms,

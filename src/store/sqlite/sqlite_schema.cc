@@ -96,6 +96,34 @@ CREATE TABLE decisions(
   objective REAL NOT NULL, expected_saving REAL NOT NULL, explanation_json TEXT NOT NULL);
 CREATE INDEX decisions_key ON decisions(key, id);
 )sql",
+      // 2: the S3 gateway: content time and stored headers of objects; multipart uploads.
+      R"sql(
+ALTER TABLE objects ADD COLUMN modified_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
+UPDATE objects SET modified_ms = updated_ms;
+CREATE TABLE uploads(
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  site TEXT NOT NULL,
+  site_upload_id TEXT NOT NULL,
+  generation TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  placement TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  user_meta TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  initiated_ms INTEGER NOT NULL);
+CREATE INDEX uploads_key ON uploads(bucket, key, upload_id);
+CREATE TABLE upload_parts(
+  upload_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  uploaded_ms INTEGER NOT NULL,
+  PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;
+)sql",
   };
   return m;
 }
