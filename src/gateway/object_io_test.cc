@@ -3,45 +3,21 @@
 #include <filesystem>
 
 #include "core/checksum.h"
-#include "gateway/object_writer.h"
-#include "gateway/replica_reader.h"
-#include "store/sqlite/sqlite_metadata_store.h"
+#include "gateway/gateway_test_rig.h"
 
 namespace dim {
 namespace {
 
 class ObjectIoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dim-io-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    config_.data_dir = dir_.string();
-    config_.sites = DefaultSites();
-    sites_ = MakeSiteRegistry(config_).value();
-    store_ = SqliteMetadataStore::Open(":memory:").value();
-    ASSERT_TRUE(store_->CreateBucket("demo", 0).ok());
-    policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, false);
-    slot_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
-    optimizer_ = std::make_unique<Optimizer>(*store_, config_.sites, *slot_, *policy_, clock_,
-                                             metrics_, OptimizerOptions{});
-    writer_ = std::make_unique<ObjectWriter>(*store_, sites_, *optimizer_, clock_, Tier::kHot, 5);
-    reader_ = std::make_unique<ReplicaReader>(*store_, sites_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ASSERT_TRUE(store_->CreateBucket("demo", 0).ok()); }
 
-  std::filesystem::path dir_;
-  Config config_;
-  VirtualClock clock_;
-  MetricsRegistry metrics_;
-  SiteRegistry sites_;
-  std::unique_ptr<SqliteMetadataStore> store_;
-  std::unique_ptr<RuntimePolicy> policy_;
-  std::unique_ptr<PredictorSlot> slot_;
-  std::unique_ptr<Optimizer> optimizer_;
-  std::unique_ptr<ObjectWriter> writer_;
-  std::unique_ptr<ReplicaReader> reader_;
+  testing::GatewayRig rig_{"dim-io"};
+  VirtualClock& clock_ = rig_.clock;
+  SiteRegistry& sites_ = rig_.sites;
+  std::unique_ptr<SqliteMetadataStore>& store_ = rig_.store;
+  std::unique_ptr<ObjectWriter>& writer_ = rig_.writer;
+  std::unique_ptr<ReplicaReader>& reader_ = rig_.reader;
 };
 
 TEST_F(ObjectIoTest, WriteThenReadBack) {

@@ -19,6 +19,7 @@ namespace dim {
 namespace {
 
 constexpr size_t kPumpChunk = 256 << 10;
+constexpr int64_t kInlineBody = 64 << 10;  // GET bodies up to this are sent from one string
 
 // Per-request state that outlives the handler: httplib writes a streamed body and calls the
 // logger on the same worker thread after the handler returns, so it lives in a thread_local,
@@ -297,6 +298,7 @@ void S3Gateway::Install() {
         break;
     }
     const_cast<httplib::Request&>(req).ranges.clear();
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     std::string id = c.active ? c.request_id : NextRequestId();
     res.set_header("x-amz-request-id", id);
     res.set_content(RenderError(e, "", id), "application/xml");
@@ -326,6 +328,9 @@ void S3Gateway::Serve(const httplib::Request& req, httplib::Response& res,
       header_bytes += k.size() + v.size() + 4;
       x.headers.emplace_back(Lower(k), v);
     }
+    // httplib would gzip text and XML bodies for clients that accept it; S3 never re-encodes an
+    // object (its ETag and checksums are of the stored bytes), so it must not see the header.
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     if (const std::string* cl = x.Header("content-length")) {
       auto n = ParseByteCount(*cl);
       x.wire_length = n ? *n : -1;
@@ -490,6 +495,15 @@ void S3Gateway::ObjectLevel(Exchange& x) {
       if (!out.ok()) return SendError(x, out.error());
       return SendXml(x, 200, RenderListParts(*out, *marker, *max, owner_));
     }
+    if (m == "GET" && Has(q, "acl")) {
+      x.ctx.op = "GetObjectAcl";
+      S3Service::GetInput in;
+      in.key = x.Key();
+      in.head = true;
+      auto r = service_.GetObject(in);
+      if (!r.ok()) return SendError(x, r.error());
+      return SendXml(x, 200, RenderAcl(owner_));
+    }
     if (UnsupportedSubresource(q, &sub)) {
       x.ctx.op = "Unsupported";
       return SendError(
@@ -530,11 +544,9 @@ void S3Gateway::ObjectLevel(Exchange& x) {
       x.ctx.op = "CreateMultipartUpload";
       S3Service::PutInput in;
       in.key = x.Key();
-      in.content_type = x.HeaderOr("content-type");
-      auto meta = UserMetadataFromHeaders(x.headers);
-      if (!meta.ok()) return SendError(x, meta.error());
-      in.user_meta = std::move(meta).value();
-      in.headers = StoredHeadersFromRequest(x.headers);
+      auto content = ContentFieldsFromHeaders(x.headers);
+      if (!content.ok()) return SendError(x, content.error());
+      in.content = std::move(content).value();
       auto u = service_.CreateMultipartUpload(in);
       if (!u.ok()) return SendError(x, u.error());
       return SendXml(x, 200, RenderInitiateMultipart(*u));
@@ -552,11 +564,9 @@ void S3Gateway::PutObject(Exchange& x) {
   }
   S3Service::PutInput in;
   in.key = x.Key();
-  in.content_type = x.HeaderOr("content-type");
-  auto meta = UserMetadataFromHeaders(x.headers);
-  if (!meta.ok()) return SendError(x, meta.error());
-  in.user_meta = std::move(meta).value();
-  in.headers = StoredHeadersFromRequest(x.headers);
+  auto content = ContentFieldsFromHeaders(x.headers);
+  if (!content.ok()) return SendError(x, content.error());
+  in.content = std::move(content).value();
   in.conditions = ParsePreconditions(x.headers);
   auto expect = ParseBodyExpectations(x.headers);
   if (!expect.ok()) return SendError(x, expect.error());
@@ -664,6 +674,22 @@ void S3Gateway::GetObject(Exchange& x, bool head) {
     return;
   }
   x.ctx.streamed_event = static_cast<int>(x.ctx.events.size()) - 1;
+  if (length <= kInlineBody) {
+    // Small bodies go out in one piece.
+    std::string body(static_cast<size_t>(length), '\0');
+    size_t got = 0;
+    while (got < body.size()) {
+      auto n = r->data->Read(body.data() + got, body.size() - got);
+      if (!n.ok() || *n == 0) {
+        return SendError(x, n.ok() ? S3Error(S3Code::kInternalError, "the replica ended early")
+                                   : FromStatus(n.status()));
+      }
+      got += *n;
+    }
+    x.ctx.bytes_out += length;
+    res.set_content(std::move(body), content_type);
+    return;
+  }
   struct Stream {
     std::unique_ptr<ByteSource> data;
     std::vector<char> buf;
@@ -671,7 +697,7 @@ void S3Gateway::GetObject(Exchange& x, bool head) {
   };
   auto st = std::make_shared<Stream>();
   st->data = std::move(r->data);
-  st->buf.resize(kStreamChunk);
+  st->buf.resize(static_cast<size_t>(std::min<int64_t>(length, kStreamChunk)));
   st->key = in.key.Full();
   res.set_content_provider(
       static_cast<size_t>(length), content_type,
@@ -702,11 +728,9 @@ void S3Gateway::CopyObject(Exchange& x) {
   }
   in.replace_metadata = directive == "REPLACE";
   if (in.replace_metadata) {
-    in.content_type = x.HeaderOr("content-type");
-    auto meta = UserMetadataFromHeaders(x.headers);
-    if (!meta.ok()) return SendError(x, meta.error());
-    in.user_meta = std::move(meta).value();
-    in.headers = StoredHeadersFromRequest(x.headers);
+    auto content = ContentFieldsFromHeaders(x.headers);
+    if (!content.ok()) return SendError(x, content.error());
+    in.content = std::move(content).value();
   }
   auto r = service_.CopyObject(in);
   if (!r.ok()) return SendError(x, r.error());
@@ -994,7 +1018,7 @@ void S3Gateway::SendError(Exchange& x, const S3Error& e) {
   auto& res = x.res;
   int status = e.http_status();
   S3Error shown = e;
-  if (status >= 500) {
+  if (status >= 500 && e.code != S3Code::kNotImplemented) {
     // Internal details go to the log, not to the client.
     spdlog::warn("S3 {} {} -> {} {}: {} (request {})", x.http.method, x.http.path, status, e.name(),
                  e.message, x.ctx.request_id);

@@ -12,8 +12,8 @@
 
 #include "bus/memory_event_bus.h"
 #include "core/checksum.h"
+#include "gateway/gateway_test_rig.h"
 #include "gateway/s3_test_client.h"
-#include "store/sqlite/sqlite_metadata_store.h"
 
 namespace dim {
 namespace {
@@ -27,21 +27,6 @@ namespace fs = std::filesystem;
 class S3GatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dim-s3gw-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    clock_.SetMicros(RealClock::Instance().NowMicros());
-    config_.data_dir = dir_.string();
-    config_.sites = DefaultSites();
-    sites_ = MakeSiteRegistry(config_).value();
-    store_ = SqliteMetadataStore::Open(":memory:").value();
-    policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, false);
-    slot_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
-    optimizer_ = std::make_unique<Optimizer>(*store_, config_.sites, *slot_, *policy_, clock_,
-                                             metrics_, OptimizerOptions{});
-    writer_ = std::make_unique<ObjectWriter>(*store_, sites_, *optimizer_, clock_, Tier::kHot, 5);
-    reader_ = std::make_unique<ReplicaReader>(*store_, sites_);
     bus_ = std::make_unique<MemoryEventBus>(bus_capacity_);
     S3AuthOptions ao;
     ao.access_key = creds_.access_key;
@@ -57,10 +42,7 @@ class S3GatewayTest : public ::testing::Test {
     ASSERT_TRUE(gateway_->Start("127.0.0.1", 0).ok());
     client_ = std::make_unique<S3TestClient>("127.0.0.1", gateway_->port(), creds_, clock_);
   }
-  void TearDown() override {
-    gateway_->Stop();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { gateway_->Stop(); }
 
   S3Reply Call(std::string method, std::string path, std::string body = {},
                httplib::Headers headers = {}, sigv4::Pairs query = {}) {
@@ -82,17 +64,14 @@ class S3GatewayTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
-  Config config_;
-  VirtualClock clock_;
-  MetricsRegistry metrics_;
-  SiteRegistry sites_;
-  std::unique_ptr<SqliteMetadataStore> store_;
-  std::unique_ptr<RuntimePolicy> policy_;
-  std::unique_ptr<PredictorSlot> slot_;
-  std::unique_ptr<Optimizer> optimizer_;
-  std::unique_ptr<ObjectWriter> writer_;
-  std::unique_ptr<ReplicaReader> reader_;
+  testing::GatewayRig rig_{"dim-s3gw"};
+  const fs::path& dir_ = rig_.dir;
+  VirtualClock& clock_ = rig_.clock;
+  MetricsRegistry& metrics_ = rig_.metrics;
+  SiteRegistry& sites_ = rig_.sites;
+  std::unique_ptr<SqliteMetadataStore>& store_ = rig_.store;
+  std::unique_ptr<ObjectWriter>& writer_ = rig_.writer;
+  std::unique_ptr<ReplicaReader>& reader_ = rig_.reader;
   std::unique_ptr<MemoryEventBus> bus_;
   std::unique_ptr<S3Authenticator> auth_;
   std::unique_ptr<S3Service> service_;
@@ -160,6 +139,14 @@ TEST_F(S3GatewayTest, PutGetHeadRangeAndMetadata) {
   EXPECT_EQ(multi.status, 200);  // S3 ignores multi-range requests
   EXPECT_EQ(multi.body.size(), data.size());
   EXPECT_EQ(Call("GET", "/bkt/none").Code(), "NoSuchKey");
+  EXPECT_NE(Call("GET", "/bkt/dir/obj.bin", "", {}, {{"acl", ""}}).body.find("FULL_CONTROL"),
+            std::string::npos);
+  // Text is never re-encoded on the way out (httplib would gzip it for a client that accepts it).
+  ASSERT_EQ(Call("PUT", "/bkt/t.txt", std::string(5000, 't'), {{"content-type", "text/plain"}}).status,
+            200);
+  auto text = Call("GET", "/bkt/t.txt", "", {{"accept-encoding", "gzip, br"}});
+  EXPECT_EQ(text.body, std::string(5000, 't'));
+  EXPECT_EQ(text.Header("Content-Encoding"), "");
   EXPECT_EQ(Call("HEAD", "/bkt/none").status, 404);
   // Overwrite: new bytes, new ETag.
   ASSERT_EQ(Call("PUT", "/bkt/dir/obj.bin", "small").status, 200);

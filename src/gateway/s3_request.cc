@@ -173,6 +173,14 @@ std::map<std::string, std::string> StoredHeadersFromRequest(const HeaderList& he
   return out;
 }
 
+S3Result<ContentFields> ContentFieldsFromHeaders(const HeaderList& headers) {
+  ContentFields f;
+  if (const std::string* ct = FindHeader(headers, "content-type")) f.content_type = *ct;
+  DIM_S3_ASSIGN_OR_RETURN(f.user_meta, UserMetadataFromHeaders(headers));
+  f.headers = StoredHeadersFromRequest(headers);
+  return f;
+}
+
 std::optional<int64_t> ParseByteCount(std::string_view s) {
   s = Trim(s);
   if (!IsDigits(s) || s.size() > 18) return std::nullopt;

@@ -71,6 +71,15 @@ S3Result<std::map<std::string, std::string>> UserMetadataFromHeaders(const Heade
 // aws-chunked is a transfer detail and is removed from Content-Encoding.
 std::map<std::string, std::string> StoredHeadersFromRequest(const HeaderList& headers);
 
+// What a write says about the object besides its bytes.
+struct ContentFields {
+  std::string content_type;
+  std::map<std::string, std::string> user_meta;  // UserMetadataFromHeaders
+  std::map<std::string, std::string> headers;    // StoredHeadersFromRequest
+};
+// MetadataTooLarge as UserMetadataFromHeaders.
+S3Result<ContentFields> ContentFieldsFromHeaders(const HeaderList& headers);
+
 // A decimal byte count (Content-Length, x-amz-decoded-content-length); nullopt if malformed.
 std::optional<int64_t> ParseByteCount(std::string_view s);
 

@@ -26,6 +26,15 @@ std::string CommonPrefix(const std::string& key, const std::string& prefix,
   return key.substr(0, pos + delimiter.size());
 }
 
+WriteRequest WriteFor(const ObjectKey& key, const ContentFields& c) {
+  WriteRequest w;
+  w.key = key;
+  w.content_type = c.content_type;
+  w.user_meta = c.user_meta;
+  w.headers = c.headers;
+  return w;
+}
+
 // Sorts after every key that starts with p (no valid UTF-8 contains the byte 0xFF).
 std::string PastPrefix(const std::string& p) { return p + "\xff"; }
 
@@ -126,12 +135,8 @@ S3Result<S3Service::PutOutput> S3Service::PutObject(const PutInput& in, const Re
   DIM_S3_ASSIGN_OR_RETURN(std::optional<int64_t> expected_version,
                           WriteCondition(in.key, in.conditions));
   VerifyingSource v(*body.source, body.expect, body.trailers);
-  WriteRequest w;
-  w.key = in.key;
+  WriteRequest w = WriteFor(in.key, in.content);
   w.size = body.expect.size;
-  w.content_type = in.content_type;
-  w.user_meta = in.user_meta;
-  w.headers = in.headers;
   w.expected_version = expected_version;
   auto rec = writer_.Write(w, v);
   if (!rec.ok()) return WriteError(rec.status(), v, in.key);
@@ -236,19 +241,12 @@ S3Result<S3Service::CopyOutput> S3Service::CopyObject(const CopyInput& in) {
                    "The specified copy source is larger than the maximum allowable size for a copy "
                    "source: 5368709120");
   }
-  WriteRequest w;
-  w.key = in.dest;
+  WriteRequest w = WriteFor(in.dest, in.replace_metadata
+                                         ? in.content
+                                         : ContentFields{src.object.content_type,
+                                                         src.object.user_meta, src.object.headers});
   w.size = src.object.size;
   w.expected_sha256 = src.object.sha256;  // the copy is verified against the source's checksum
-  if (in.replace_metadata) {
-    w.content_type = in.content_type;
-    w.user_meta = in.user_meta;
-    w.headers = in.headers;
-  } else {
-    w.content_type = src.object.content_type;
-    w.user_meta = src.object.user_meta;
-    w.headers = src.object.headers;
-  }
   auto rec = writer_.Write(w, *src.data);
   if (!rec.ok()) {
     if (rec.status().IsNotFound()) return S3Error(S3Code::kNoSuchBucket);
@@ -315,12 +313,7 @@ S3Result<UploadRecord> S3Service::RequireUpload(const ObjectKey& key,
 S3Result<UploadRecord> S3Service::CreateMultipartUpload(const PutInput& in) {
   DIM_S3_ASSIGN_OR_RETURN(Done ok, CheckObjectKey(in.key.key));
   DIM_S3_ASSIGN_OR_RETURN(ok, RequireBucket(in.key.bucket));
-  WriteRequest w;
-  w.key = in.key;
-  w.content_type = in.content_type;
-  w.user_meta = in.user_meta;
-  w.headers = in.headers;
-  auto u = writer_.BeginMultipart(w);
+  auto u = writer_.BeginMultipart(WriteFor(in.key, in.content));
   if (!u.ok()) return FromStatus(u.status(), S3Code::kNoSuchBucket);
   return std::move(u).value();
 }

@@ -44,9 +44,7 @@ class S3Service {
   // ---- Objects ---------------------------------------------------------------------------------
   struct PutInput {
     ObjectKey key;
-    std::string content_type;
-    std::map<std::string, std::string> user_meta;
-    std::map<std::string, std::string> headers;
+    ContentFields content;
     Preconditions conditions;  // If-Match / If-None-Match on writes
   };
   struct PutOutput {
@@ -85,9 +83,7 @@ class S3Service {
     ObjectKey dest;
     Preconditions source_conditions;
     bool replace_metadata = false;  // x-amz-metadata-directive: REPLACE
-    std::string content_type;       // when replacing
-    std::map<std::string, std::string> user_meta;
-    std::map<std::string, std::string> headers;
+    ContentFields content;          // when replacing
   };
   struct CopyOutput {
     ObjectRecord object;

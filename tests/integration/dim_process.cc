@@ -33,16 +33,22 @@ std::string MakeTempDir(const std::string& tag) {
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, int out_fd, int err_fd) {
+pid_t Spawn(const std::vector<std::string>& args, int out_fd, int err_fd,
+            const std::vector<std::string>& env = {}) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
   posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
   pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), env.empty() ? environ : envp.data()) != 0) {
+    pid = -1;
+  }
   posix_spawn_file_actions_destroy(&fa);
   return pid;
 }
@@ -57,13 +63,18 @@ std::string Slurp(const std::string& path) {
 }  // namespace
 
 RunResult RunDim(const std::vector<std::string>& args, int timeout_s) {
+  std::vector<std::string> full = {DimBinary()};
+  full.insert(full.end(), args.begin(), args.end());
+  return RunProgram(full, {}, timeout_s);
+}
+
+RunResult RunProgram(const std::vector<std::string>& full, const std::vector<std::string>& env,
+                     int timeout_s) {
   std::string dir = MakeTempDir("run");
   std::string out = dir + "/out", err = dir + "/err";
   int of = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   int ef = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> full = {DimBinary()};
-  full.insert(full.end(), args.begin(), args.end());
-  pid_t pid = Spawn(full, of, ef);
+  pid_t pid = Spawn(full, of, ef, env);
   ::close(of);
   ::close(ef);
   RunResult r;

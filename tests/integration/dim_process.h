@@ -21,6 +21,10 @@ struct RunResult {
 };
 // Runs `dim args...` to completion (with a timeout) and captures its output.
 RunResult RunDim(const std::vector<std::string>& args, int timeout_s = 60);
+// Runs argv[0] (an absolute path) to completion with exactly the environment `env`
+// ("NAME=value" entries; empty: inherit this process's), killing it after timeout_s.
+RunResult RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                     int timeout_s = 120);
 
 class DimProcess {
  public:
