@@ -161,15 +161,7 @@ Status ApiServer::Start(const std::string& host, int port, int threads) {
     }
     port_ = port;
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // httplib's stop() does nothing until the listen loop runs; wait for it, or a Stop() right
-  // after Start() (a quick SIGTERM) would leave the loop running and join forever.
-  const int64_t deadline = MonotonicMicros() + 30'000'000;
-  while (!server_->is_running() && MonotonicMicros() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (!server_->is_running()) return Status::Unavailable("the API listener did not start");
-  return Status::OK();
+  return ListenInBackground(*server_, &thread_, "API");
 }
 
 void ApiServer::Stop() {

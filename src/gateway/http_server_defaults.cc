@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 
+#include <chrono>
+
+#include "core/clock.h"
+
 namespace dim {
 
 void ApplyServerDefaults(httplib::Server& server,
@@ -20,6 +24,16 @@ void ApplyServerDefaults(httplib::Server& server,
   // a few idle keep-alive clients (a dashboard polling every 2 s) from starving the pool.
   server.set_keep_alive_max_count(100000);
   server.set_keep_alive_timeout(2);
+}
+
+Status ListenInBackground(httplib::Server& server, std::thread* thread, const std::string& what) {
+  *thread = std::thread([&server] { server.listen_after_bind(); });
+  const int64_t deadline = MonotonicMicros() + 30'000'000;
+  while (!server.is_running() && MonotonicMicros() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server.is_running()) return Status::Unavailable("the " + what + " listener did not start");
+  return Status::OK();
 }
 
 }  // namespace dim

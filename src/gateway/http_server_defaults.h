@@ -5,6 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <thread>
+
+#include "core/status.h"
 
 namespace httplib {
 class Server;
@@ -17,5 +20,10 @@ namespace dim {
 // fix above is applied and before routing (the S3 gateway starts its per-request state there).
 void ApplyServerDefaults(httplib::Server& server,
                          std::function<void(const httplib::Request&)> before_routing = {});
+
+// Runs the (bound) server's listen loop on *thread and returns once it is running: httplib's
+// stop() does nothing before the loop runs, so a Stop right after Start (a quick SIGTERM) would
+// otherwise leave the loop running and join forever. Unavailable if it does not start in 30 s.
+Status ListenInBackground(httplib::Server& server, std::thread* thread, const std::string& what);
 
 }  // namespace dim

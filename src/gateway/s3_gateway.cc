@@ -230,8 +230,7 @@ Status S3Gateway::Start(const std::string& host, int port) {
     port_ = 0;
     return Status::Unavailable("S3 gateway cannot listen on " + host + ":" + std::to_string(port));
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  return Status::OK();
+  return ListenInBackground(*server_, &thread_, "S3 gateway");
 }
 
 void S3Gateway::Stop() {

@@ -642,5 +642,14 @@ TEST_F(S3GatewayTest, ReadsFailOverToAnotherLiveReplica) {
   EXPECT_EQ(got.Header("x-dim-site"), "gcp");
 }
 
+TEST_F(S3GatewayTest, StopRightAfterStartReturns) {
+  // A quick SIGTERM stops the gateway right after it started; that must not hang.
+  for (int i = 0; i < 5; ++i) {
+    S3Gateway g(*service_, *auth_, *bus_, metrics_, clock_, S3GatewayOptions{});
+    ASSERT_TRUE(g.Start("127.0.0.1", 0).ok());
+    g.Stop();
+  }
+}
+
 }  // namespace
 }  // namespace dim
