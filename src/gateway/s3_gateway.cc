@@ -37,15 +37,26 @@ struct RequestContext {
 };
 thread_local RequestContext tl_ctx;
 
+// 16 hex digits: 32 random bits per thread, then a per-thread counter.
 std::string NextRequestId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  thread_local uint64_t prefix = rng();
-  thread_local uint64_t counter = 0;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llX%08llX",
-                static_cast<unsigned long long>(prefix & 0xFFFFFFFFu),
-                static_cast<unsigned long long>(++counter & 0xFFFFFFFFu));
-  return buf;
+  thread_local const uint64_t prefix = std::mt19937_64{std::random_device{}()}() & 0xFFFFFFFFu;
+  thread_local uint32_t counter = 0;
+  const uint64_t v = (prefix << 32) | ++counter;
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out(16, '0');
+  for (int i = 0; i < 16; ++i) out[static_cast<size_t>(15 - i)] = kHex[(v >> (4 * i)) & 15];
+  return out;
+}
+
+// The Date header, formatted once per second per thread.
+const std::string& DateHeader(int64_t now_ms) {
+  thread_local int64_t second = -1;
+  thread_local std::string value;
+  if (now_ms / 1000 != second) {
+    second = now_ms / 1000;
+    value = FormatHttpDate(now_ms);
+  }
+  return value;
 }
 
 // Headers httplib adds to every request itself.
@@ -320,7 +331,7 @@ void S3Gateway::Serve(const httplib::Request& req, httplib::Response& res,
     res.set_header("x-amz-request-id", ctx.request_id);
     res.set_header("x-amz-id-2", ctx.request_id);
     res.set_header("Server", "dim");
-    res.set_header("Date", FormatHttpDate(clock_.NowMs()));
+    res.set_header("Date", DateHeader(clock_.NowMs()));
     size_t header_bytes = 0;
     for (const auto& [k, v] : req.headers) {
       if (IsPseudoHeader(k)) continue;
