@@ -57,6 +57,10 @@ class EventBus {
   // Where to resume in each partition (from the store); called before the first Poll.
   virtual Status Seek(const std::map<int32_t, int64_t>& next_offsets) = 0;
 
+  // true: messages survive restarts and can be read again from an offset (Kafka), so a consumer
+  // may forget what it has not written and re-read it. false: the in-process bus.
+  virtual bool Replayable() const { return false; }
+
   // Only partitioned buses (Kafka) call a listener; set it before the first Poll, and reset it
   // (nullptr) before the listener goes away.
   virtual void SetPartitionListener(PartitionListener* listener) { (void)listener; }

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -139,7 +140,8 @@ struct KafkaEventBus::Impl : public RdKafka::RebalanceCb,
         if (e.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
           error_log.Warn("{}: {}", e.fac(), e.str());
         } else if (e.severity() == RdKafka::Event::EVENT_SEVERITY_WARNING &&
-                   e.fac() != "CONFWARN") {  // user properties go to both handles: expected
+                   e.fac() != "CONFWARN" &&    // user properties go to both handles: expected
+                   e.fac() != "COMMITFAIL") {  // during rebalances; the store holds the offsets
           spdlog::warn("kafka: {}: {}", e.fac(), e.str());
         } else {  // notice, info and librdkafka's own debug contexts ("debug" property)
           spdlog::debug("kafka: {}: {}", e.fac(), e.str());
@@ -445,11 +447,11 @@ Status KafkaEventBus::Commit(const std::map<int32_t, int64_t>& next_offsets) {
 Status KafkaEventBus::Seek(const std::map<int32_t, int64_t>& next_offsets) {
   Impl& m = *impl_;
   if (!m.consumer || m.closed.load()) return Status::OK();
+  std::vector<int32_t> assigned = Assignment();
   Status result;
-  for (int32_t p : Assignment()) {
-    auto it = next_offsets.find(p);
-    int64_t off =
-        it != next_offsets.end() && it->second >= 0 ? it->second : RdKafka::Topic::OFFSET_BEGINNING;
+  for (const auto& [p, next] : next_offsets) {
+    if (!std::binary_search(assigned.begin(), assigned.end(), p)) continue;
+    int64_t off = next >= 0 ? next : RdKafka::Topic::OFFSET_BEGINNING;
     std::unique_ptr<RdKafka::TopicPartition> tp(
         RdKafka::TopicPartition::create(m.opts.topic, p, off));
     RdKafka::ErrorCode rc = m.consumer->seek(*tp, 5000);

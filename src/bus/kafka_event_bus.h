@@ -47,9 +47,11 @@ class KafkaEventBus final : public EventBus {
   Result<std::vector<BusMessage>> Poll(size_t max, int timeout_ms) override;
   // Commits to the group coordinator asynchronously, for lag tooling; the store is the truth.
   Status Commit(const std::map<int32_t, int64_t>& next_offsets) override;
-  // Restarts the given partitions, where currently assigned, at the given offsets.
+  // Restarts the given partitions, where currently assigned, at the given offsets (negative: at
+  // the beginning); others are left alone.
   Status Seek(const std::map<int32_t, int64_t>& next_offsets) override;
   void SetPartitionListener(PartitionListener* listener) override;
+  bool Replayable() const override { return true; }
   // Rejects further publishes, delivers what is queued (up to 10 s), leaves the group (the
   // listener hears the revocation) and stops. Idempotent.
   void Close() override;

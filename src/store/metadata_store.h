@@ -178,14 +178,21 @@ class MetadataStore {
   virtual Result<std::map<TaskStatus, int64_t>> CountTasks() = 0;
 
   // ---- Access statistics ---------------------------------------------------------------------
+  static constexpr int64_t kNoOffset = -1;  // "no offset stored for this partition"
   struct AccessBatch {
     std::vector<AccessStats> stats;    // full replacement rows
     std::vector<HourlyAccess> hourly;  // increments
     std::string consumer;              // offsets are recorded under this name
     std::map<int32_t, int64_t> next_offsets;  // partition -> next offset to consume
+    // Fencing: partition -> the offset the writer believes is stored (kNoOffset: none). If any
+    // differs, another consumer has moved the partition on: FailedPrecondition, nothing written.
+    std::map<int32_t, int64_t> expected_offsets;
+    // Each stats row's `version` must equal the stored one (0: no row), else Aborted and
+    // nothing written (the writer's copy is stale: re-read and retry).
+    bool check_versions = false;
   };
-  // Writes stats, hourly increments and the consumer's offsets in one transaction, so a crash
-  // either keeps all of a batch or none of it.
+  // Writes stats (each row's version becomes the stored one + 1), hourly increments and the
+  // consumer's offsets in one transaction, so a crash either keeps all of a batch or none of it.
   virtual Status ApplyAccessBatch(const AccessBatch& batch) = 0;
   virtual Result<std::optional<AccessStats>> GetAccessStats(const std::string& key) = 0;
   virtual Result<std::vector<AccessStats>> GetAccessStatsMany(const std::vector<std::string>& keys) = 0;

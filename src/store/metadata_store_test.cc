@@ -371,6 +371,53 @@ TEST_P(MetadataStoreTest, AccessBatchIsAtomicWithOffsets) {
   EXPECT_EQ(store_->GetAccessStatsMany({"demo/k", "demo/none"})->size(), 1u);
 }
 
+TEST_P(MetadataStoreTest, AccessBatchFencesOffsetsAndChecksRowVersions) {
+  MetadataStore::AccessBatch b;
+  AccessStats a;
+  a.key = "demo/k";
+  a.reads = 1;
+  b.stats.push_back(a);
+  b.consumer = "c";
+  b.next_offsets = {{0, 10}};
+  b.expected_offsets = {{0, MetadataStore::kNoOffset}};
+  b.check_versions = true;
+  ASSERT_TRUE(store_->ApplyAccessBatch(b).ok());
+  auto s = store_->GetAccessStats("demo/k").value().value();
+  EXPECT_EQ(s.version, 1);
+
+  // A second writer that still believes nothing is stored: fenced, nothing written.
+  b.stats[0].reads = 99;
+  b.next_offsets = {{0, 20}};
+  b.hourly.push_back({"demo/k", 10, 5, 0, 50});
+  Status fenced = store_->ApplyAccessBatch(b);
+  EXPECT_EQ(fenced.code(), StatusCode::kFailedPrecondition) << fenced.ToString();
+  EXPECT_EQ(store_->GetConsumerOffsets("c").value().at(0), 10);
+  EXPECT_EQ(store_->GetAccessStats("demo/k").value()->reads, 1);
+  EXPECT_TRUE(store_->ListHourly("demo/k", 0, 100)->empty());
+
+  // Right offsets but a stale row (version 0 = "no row"): Aborted, nothing written.
+  b.expected_offsets = {{0, 10}};
+  Status stale = store_->ApplyAccessBatch(b);
+  EXPECT_TRUE(stale.IsAborted()) << stale.ToString();
+  EXPECT_EQ(store_->GetConsumerOffsets("c").value().at(0), 10);
+  EXPECT_TRUE(store_->ListHourly("demo/k", 0, 100)->empty());
+
+  // The current version: written, version + 1.
+  b.stats[0].version = 1;
+  ASSERT_TRUE(store_->ApplyAccessBatch(b).ok());
+  s = store_->GetAccessStats("demo/k").value().value();
+  EXPECT_EQ(s.reads, 99);
+  EXPECT_EQ(s.version, 2);
+  EXPECT_EQ(store_->GetConsumerOffsets("c").value().at(0), 20);
+
+  // Without check_versions the write is unconditional (and still bumps the version).
+  b.check_versions = false;
+  b.expected_offsets.clear();
+  b.stats[0].version = 0;
+  ASSERT_TRUE(store_->ApplyAccessBatch(b).ok());
+  EXPECT_EQ(store_->GetAccessStats("demo/k").value()->version, 3);
+}
+
 TEST_P(MetadataStoreTest, AlertsDedupeAckClear) {
   auto a1 = store_->RaiseAlert("migration_backlog", "warning", "queue", "21 queued", "{}", 1).value();
   auto a2 = store_->RaiseAlert("migration_backlog", "warning", "queue", "25 queued", "{}", 2).value();

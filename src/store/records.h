@@ -103,6 +103,9 @@ struct AccessStats {
   int64_t heat_updated_ms = 0;
   int64_t updated_ms = 0;
   std::string window_state;  // opaque to the store
+  // Row version: 1 when first written, + 1 on every write; 0 for a row not (yet) stored. A
+  // writer that read version v may make its write conditional on it (AccessBatch).
+  int64_t version = 0;
 };
 
 // Accesses of one object in one hour, for training.

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 
+#include "bus/event_codec.h"
+
 namespace dim {
 namespace {
 constexpr int64_t kMinuteMs = 60'000;
 constexpr int64_t kHourMs = 3'600'000;
+constexpr int kConflictRetries = 3;
 }  // namespace
 
 AccessStats StatsAsOf(const AccessStats& stored, int64_t now_ms, double tau_s) {
@@ -27,100 +30,220 @@ AccessConsumer::AccessConsumer(MetadataStore& store, EventBus& bus, const Clock&
       bus_(bus),
       clock_(clock),
       options_(std::move(options)),
-      ingested_metric_(metrics.AddCounter("dim_events_ingested_total",
-                                          "Access events taken into windows and heat").Get()),
-      rejected_metric_(metrics.AddCounter("dim_events_rejected_total",
-                                          "Access events skipped as invalid, by reason", {"reason"})),
-      flushes_metric_(metrics.AddCounter("dim_consumer_flushes_total",
-                                         "Batches written by the stream consumer").Get()),
-      flush_errors_metric_(metrics.AddCounter("dim_consumer_flush_errors_total",
-                                              "Batches that failed to write (retried)", {"code"})),
-      flush_seconds_(metrics.AddHistogram("dim_consumer_flush_duration_seconds",
-                                          "Time to write one batch").Get()) {}
+      fenced_(bus.Replayable()),
+      ingested_metric_(
+          metrics
+              .AddCounter("dim_events_ingested_total", "Access events taken into windows and heat")
+              .Get()),
+      rejected_metric_(metrics.AddCounter(
+          "dim_events_rejected_total", "Access events skipped as invalid, by reason", {"reason"})),
+      duplicates_metric_(metrics
+                             .AddCounter("dim_events_duplicate_total",
+                                         "Re-delivered events below the stored offsets, skipped")
+                             .Get()),
+      flushes_metric_(
+          metrics.AddCounter("dim_consumer_flushes_total", "Batches written by the stream consumer")
+              .Get()),
+      flush_errors_metric_(metrics.AddCounter(
+          "dim_consumer_flush_errors_total",
+          "Batches that failed to write, by code (Aborted: a stale object row, re-read and "
+          "retried; FailedPrecondition: fenced, another consumer moved a partition on)",
+          {"code"})),
+      rebalances_metric_(metrics.AddCounter("dim_consumer_rebalances_total",
+                                            "Partitions assigned to or revoked from this consumer",
+                                            {"kind"})),
+      flush_seconds_(
+          metrics.AddHistogram("dim_consumer_flush_duration_seconds", "Time to write one batch")
+              .Get()),
+      pending_gauge_(metrics
+                         .AddGauge("dim_consumer_pending_events",
+                                   "Events aggregated in memory, not yet written")
+                         .Get()) {}
 
-AccessConsumer::~AccessConsumer() { Stop(); }
+AccessConsumer::~AccessConsumer() {
+  Stop();
+  bus_.SetPartitionListener(nullptr);
+}
 
 Status AccessConsumer::Init() {
   DIM_ASSIGN_OR_RETURN(auto offsets, store_.GetConsumerOffsets(options_.name));
+  if (!fenced_) {
+    // The in-process bus has one partition that is always ours.
+    std::lock_guard<std::mutex> lock(mu_);
+    committed_ = offsets;
+  }
+  bus_.SetPartitionListener(this);
   return bus_.Seek(offsets);
 }
 
-void AccessConsumer::Reject(const std::string& reason) { rejected_metric_.Labels({reason}).Inc(); }
+void AccessConsumer::Reject(std::string_view reason) {
+  rejected_metric_.Labels({std::string(reason)}).Inc();
+}
 
 void AccessConsumer::Ingest(const std::vector<BusMessage>& messages) {
+  namespace rr = reject_reason;
   const int64_t now = clock_.NowMs();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& m : messages) {
-    if (m.partition >= 0) {  // events from /simulate carry no bus position
-      int64_t& next = next_offsets_[m.partition];
-      next = std::max(next, m.offset + 1);
+  const int64_t max_ts = now + options_.max_future_skew_ms;
+  int64_t taken = 0, duplicates = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int32_t cur_partition = INT32_MIN;
+    int64_t* next = nullptr;
+    int64_t floor = MetadataStore::kNoOffset;
+    for (const auto& m : messages) {
+      if (m.partition >= 0) {         // events from /simulate carry no bus position
+        if (seek_pending_) continue;  // the coming seek reads them again
+        if (m.partition != cur_partition) {
+          cur_partition = m.partition;
+          next = &next_offsets_[m.partition];
+          floor = MetadataStore::kNoOffset;
+          if (fenced_) {
+            if (auto it = committed_.find(m.partition); it != committed_.end()) floor = it->second;
+          }
+        }
+        if (m.offset < floor) {  // already counted (re-delivered after a resync)
+          ++duplicates;
+          continue;
+        }
+        *next = std::max(*next, m.offset + 1);
+      }
+      if (!m.rejected.empty()) {
+        Reject(m.rejected);
+        continue;
+      }
+      const AccessEvent& e = m.event;
+      // The codec checked Kafka's events in full; these are the checks every source needs.
+      if (e.key.empty()) {
+        Reject(rr::kEmptyKey);
+        continue;
+      }
+      if (e.key.size() > kMaxEventKeyBytes) {
+        Reject(rr::kOversizedKey);
+        continue;
+      }
+      if (e.ts_ms <= 0) {
+        Reject(rr::kBadTimestamp);
+        continue;
+      }
+      if (e.ts_ms > max_ts) {
+        Reject(rr::kFutureTimestamp);
+        continue;
+      }
+      ++taken;
+      // Failed requests, deletes and listings are not accesses of the object's bytes.
+      if (e.status >= 400 || (!IsRead(e.op) && !IsWrite(e.op))) continue;
+      Pending& p = pending_[e.key];
+      const int64_t minute = e.ts_ms - (e.ts_ms % kMinuteMs);
+      if (!p.minutes.empty() && p.minutes.back().first == minute) {
+        p.minutes.back().second++;
+      } else {
+        p.minutes.push_back({minute, 1});
+      }
+      const int64_t hour = e.ts_ms / kHourMs;
+      HourAgg* h = nullptr;
+      for (auto it = p.hours.rbegin(); it != p.hours.rend(); ++it) {
+        if (it->hour == hour) {
+          h = &*it;
+          break;
+        }
+      }
+      if (!h) h = &p.hours.emplace_back(HourAgg{hour, 0, 0, 0});
+      p.last_access_ms = std::max(p.last_access_ms, e.ts_ms);
+      if (IsRead(e.op)) {
+        p.reads++;
+        p.bytes_read += e.bytes;
+        h->reads++;
+      } else {
+        p.writes++;
+        p.bytes_written += e.bytes;
+        h->writes++;
+      }
+      h->bytes += e.bytes;
+      ++pending_events_;
     }
-    const AccessEvent& e = m.event;
-    if (e.key.empty()) {
-      Reject("empty_key");
-      continue;
-    }
-    if (e.ts_ms > now + options_.max_future_skew_ms) {
-      Reject("future_timestamp");
-      continue;
-    }
-    if (e.ts_ms <= 0) {
-      Reject("bad_timestamp");
-      continue;
-    }
-    ingested_.fetch_add(1, std::memory_order_relaxed);
-    ingested_metric_.Inc();
-    // Failed requests, deletes and listings are not accesses of the object's bytes.
-    if (e.status >= 400 || (!IsRead(e.op) && !IsWrite(e.op))) continue;
-    Pending& p = pending_[e.key];
-    int64_t minute = e.ts_ms - (e.ts_ms % kMinuteMs);
-    if (!p.minutes.empty() && p.minutes.back().first == minute) {
-      p.minutes.back().second++;
-    } else {
-      p.minutes.push_back({minute, 1});
-    }
-    int64_t hour = e.ts_ms / kHourMs;
-    HourlyAccess& h = p.hours[hour];
-    h.key = e.key;
-    h.hour = hour;
-    p.last_access_ms = std::max(p.last_access_ms, e.ts_ms);
-    if (IsRead(e.op)) {
-      p.reads++;
-      p.bytes_read += e.bytes;
-      h.reads++;
-    } else {
-      p.writes++;
-      p.bytes_written += e.bytes;
-      h.writes++;
-    }
-    h.bytes += e.bytes;
-    ++pending_events_;
+    pending_gauge_.Set(static_cast<double>(pending_events_));
   }
+  if (taken) {
+    ingested_.fetch_add(taken, std::memory_order_relaxed);
+    ingested_metric_.Inc(static_cast<double>(taken));
+  }
+  if (duplicates) duplicates_metric_.Inc(static_cast<double>(duplicates));
 }
 
 Status AccessConsumer::Flush(const std::vector<std::string>& force_heat_keys) {
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
-  std::unordered_map<std::string, Pending> pending;
-  std::map<int32_t, int64_t> offsets;
+  return FlushLocked(force_heat_keys);
+}
+
+Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
+  const int64_t start_us = MonotonicMicros();
+  PendingMap pending;
+  std::map<int32_t, int64_t> offsets, expected;
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending.swap(pending_);
-    offsets = next_offsets_;
     pending_events_ = 0;
+    pending_gauge_.Set(0);
+    for (const auto& [p, next] : next_offsets_) {
+      auto it = committed_.find(p);
+      int64_t have = it != committed_.end() ? it->second : MetadataStore::kNoOffset;
+      if (next <= have || next == 0) continue;  // nothing new from p
+      offsets[p] = next;
+      if (fenced_) expected[p] = have;
+    }
   }
-  if (pending.empty() && offsets.empty() && force_heat_keys.empty()) return Status::OK();
-  return FlushLocked(std::move(pending), std::move(offsets), force_heat_keys);
+  if (pending.empty() && offsets.empty() && force.empty()) return Status::OK();
+  Status s;
+  int64_t events = 0;
+  for (int attempt = 0;; ++attempt) {
+    s = WriteBatch(pending, offsets, expected, force, &events);
+    if (!s.IsAborted() || attempt + 1 >= kConflictRetries) break;
+    // Someone else wrote one of these objects (RecordNow in another process, a producer that
+    // partitions differently): forget the cached states and build the batch again.
+    flush_errors_metric_.Labels({"Aborted"}).Inc();
+    spdlog::info("consumer {}: {}; re-reading", options_.name, s.message());
+    cache_.clear();
+  }
+  if (s.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [p, next] : offsets) committed_[p] = next;
+    }
+    if (!offsets.empty()) {
+      Status c = bus_.Commit(offsets);
+      if (!c.ok())
+        spdlog::warn("committing bus offsets: {} (the store holds them; harmless)", c.ToString());
+    }
+    flushes_metric_.Inc();
+    flush_seconds_.Observe((MonotonicMicros() - start_us) / 1e6);
+    return Status::OK();
+  }
+  flush_errors_metric_.Labels({std::string(StatusCodeName(s.code()))}).Inc();
+  cache_.clear();
+  if (s.code() == StatusCode::kFailedPrecondition) {
+    // Fenced: a partition moved on without us. What we hold may be counted already; drop it
+    // and re-read from the stored offsets.
+    spdlog::warn("consumer {}: {}; dropping {} unwritten events and re-reading", options_.name,
+                 s.message(), events);
+    std::lock_guard<std::mutex> lock(mu_);
+    ResyncLocked();
+  } else {
+    Requeue(std::move(pending));
+  }
+  return s.WithContext("writing access batch");
 }
 
-Status AccessConsumer::FlushLocked(std::unordered_map<std::string, Pending> pending,
-                                   std::map<int32_t, int64_t> offsets,
-                                   const std::vector<std::string>& force) {
-  const int64_t start_us = MonotonicMicros();
+Status AccessConsumer::WriteBatch(const PendingMap& pending,
+                                  const std::map<int32_t, int64_t>& offsets,
+                                  const std::map<int32_t, int64_t>& expected,
+                                  const std::vector<std::string>& force, int64_t* events) {
   const int64_t now = clock_.NowMs();
   std::vector<std::string> keys;
   keys.reserve(pending.size() + force.size());
   for (const auto& [k, _] : pending) keys.push_back(k);
+  std::unordered_map<std::string, bool> forced;
   for (const auto& k : force) {
+    forced[k] = true;
     if (!pending.count(k)) keys.push_back(k);
   }
   // Load the states we do not hold.
@@ -131,14 +254,9 @@ Status AccessConsumer::FlushLocked(std::unordered_map<std::string, Pending> pend
   std::unordered_map<std::string, State> loaded;
   if (!misses.empty()) {
     auto rows = store_.GetAccessStatsMany(misses);
-    if (!rows.ok()) {
-      Requeue(std::move(pending));
-      flush_errors_metric_.Labels({std::string(StatusCodeName(rows.status().code()))}).Inc();
-      return rows.status().WithContext("loading access stats");
-    }
+    if (!rows.ok()) return rows.status().WithContext("loading access stats");
     for (auto& a : *rows) {
       State st;
-      st.stats = a;
       auto w = SlidingWindows::Decode(a.window_state);
       if (!w) {
         spdlog::warn("access stats of {} had unreadable window state; starting it afresh", a.key);
@@ -146,21 +264,31 @@ Status AccessConsumer::FlushLocked(std::unordered_map<std::string, Pending> pend
       } else {
         st.windows = std::move(*w);
       }
-      loaded.emplace(a.key, std::move(st));
+      std::string key = a.key;
+      st.stats = std::move(a);
+      loaded.emplace(std::move(key), std::move(st));
     }
   }
-  std::unordered_map<std::string, bool> forced;
-  for (const auto& k : force) forced[k] = true;
 
   MetadataStore::AccessBatch batch;
   batch.consumer = options_.name;
   batch.next_offsets = offsets;
-  std::unordered_map<std::string, State> updated;
+  batch.expected_offsets = expected;
+  batch.check_versions = true;
+  batch.stats.reserve(keys.size());
+  std::vector<SlidingWindows> windows;
+  windows.reserve(keys.size());
+  *events = 0;
   for (const auto& k : keys) {
     State st;
-    if (auto it = cache_.find(k); it != cache_.end()) st = it->second;
-    else if (auto it2 = loaded.find(k); it2 != loaded.end()) st = std::move(it2->second);
-    else st.stats.key = k;
+    if (auto it = cache_.find(k); it != cache_.end()) {
+      st = std::move(it->second);
+      cache_.erase(it);  // put back only if the write succeeds
+    } else if (auto it2 = loaded.find(k); it2 != loaded.end()) {
+      st = std::move(it2->second);
+    } else {
+      st.stats.key = k;  // version 0: a new row
+    }
     if (auto it = pending.find(k); it != pending.end()) {
       const Pending& p = it->second;
       for (const auto& [minute, n] : p.minutes) st.windows.Add(minute, n);
@@ -169,7 +297,8 @@ Status AccessConsumer::FlushLocked(std::unordered_map<std::string, Pending> pend
       st.stats.writes += p.writes;
       st.stats.bytes_read += p.bytes_read;
       st.stats.bytes_written += p.bytes_written;
-      for (const auto& [h, v] : p.hours) batch.hourly.push_back(v);
+      *events += p.reads + p.writes;
+      for (const auto& h : p.hours) batch.hourly.push_back({k, h.hour, h.reads, h.writes, h.bytes});
     }
     st.windows.Prune(now);
     st.stats.access_1h = st.windows.Count1h(now);
@@ -177,25 +306,25 @@ Status AccessConsumer::FlushLocked(std::unordered_map<std::string, Pending> pend
     st.stats.access_7d = st.windows.Count7d(now);
     if (forced.count(k) || HeatFoldDue(st.stats.heat_updated_ms, now, options_.heat)) {
       double dt = st.stats.heat_updated_ms ? (now - st.stats.heat_updated_ms) / 1000.0 : 0.0;
-      st.stats.heat = FoldHeat(st.stats.heat, dt, st.stats.access_1h, st.stats.access_24h, options_.heat);
+      st.stats.heat =
+          FoldHeat(st.stats.heat, dt, st.stats.access_1h, st.stats.access_24h, options_.heat);
       st.stats.heat_updated_ms = now;
     }
     st.stats.updated_ms = now;
     st.stats.window_state = st.windows.Encode();
-    batch.stats.push_back(st.stats);
-    updated.emplace(k, std::move(st));
+    batch.stats.push_back(std::move(st.stats));
+    windows.push_back(std::move(st.windows));
   }
-  Status s = store_.ApplyAccessBatch(batch);
-  if (!s.ok()) {
-    flush_errors_metric_.Labels({std::string(StatusCodeName(s.code()))}).Inc();
-    Requeue(std::move(pending));
-    return s.WithContext("writing access batch");
-  }
-  if (cache_.size() + updated.size() > options_.cache_entries) cache_.clear();
-  for (auto& [k, st] : updated) cache_[k] = std::move(st);
-  if (!offsets.empty()) {
-    Status c = bus_.Commit(offsets);
-    if (!c.ok()) spdlog::warn("committing bus offsets: {} (the store holds them; harmless)", c.ToString());
+  DIM_RETURN_IF_ERROR(store_.ApplyAccessBatch(batch));
+
+  if (cache_.size() + keys.size() > options_.cache_entries) cache_.clear();
+  for (size_t i = 0; i < batch.stats.size(); ++i) {
+    State st;
+    st.stats = std::move(batch.stats[i]);
+    st.stats.version += 1;  // what the store now holds
+    st.windows = std::move(windows[i]);
+    std::string key = st.stats.key;
+    cache_[std::move(key)] = std::move(st);
   }
   // Hourly history retention, checked once an hour.
   int64_t hour = now / kHourMs;
@@ -204,31 +333,121 @@ Status AccessConsumer::FlushLocked(std::unordered_map<std::string, Pending> pend
     auto pruned = store_.PruneHourly(hour - options_.history_retention_days * 24);
     if (!pruned.ok()) spdlog::warn("pruning hourly history: {}", pruned.status().ToString());
   }
-  flushes_metric_.Inc();
-  flush_seconds_.Observe((MonotonicMicros() - start_us) / 1e6);
   return Status::OK();
 }
 
-void AccessConsumer::Requeue(std::unordered_map<std::string, Pending> batch) {
+void AccessConsumer::Requeue(PendingMap batch) {
   // A failed flush puts its events back so nothing is lost; the next flush retries them.
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [k, p] : batch) {
     Pending& dst = pending_[k];
     dst.minutes.insert(dst.minutes.end(), p.minutes.begin(), p.minutes.end());
-    for (auto& [h, v] : p.hours) {
-      HourlyAccess& d = dst.hours[h];
-      d.key = v.key;
-      d.hour = h;
-      d.reads += v.reads;
-      d.writes += v.writes;
-      d.bytes += v.bytes;
+    for (const auto& h : p.hours) {
+      auto it = std::find_if(dst.hours.begin(), dst.hours.end(),
+                             [&](const HourAgg& x) { return x.hour == h.hour; });
+      if (it == dst.hours.end()) {
+        dst.hours.push_back(h);
+      } else {
+        it->reads += h.reads;
+        it->writes += h.writes;
+        it->bytes += h.bytes;
+      }
     }
     dst.last_access_ms = std::max(dst.last_access_ms, p.last_access_ms);
     dst.reads += p.reads;
     dst.writes += p.writes;
     dst.bytes_read += p.bytes_read;
     dst.bytes_written += p.bytes_written;
+    pending_events_ += p.reads + p.writes;
   }
+  pending_gauge_.Set(static_cast<double>(pending_events_));
+}
+
+void AccessConsumer::ResyncLocked() {
+  pending_.clear();
+  pending_events_ = 0;
+  pending_gauge_.Set(0);
+  next_offsets_.clear();
+  seek_pending_ = true;
+}
+
+void AccessConsumer::SeekIfNeeded() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!seek_pending_) return;
+  }
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  auto stored = store_.GetConsumerOffsets(options_.name);
+  if (!stored.ok()) {
+    spdlog::warn("consumer {}: reading offsets to resume from: {}", options_.name,
+                 stored.status().ToString());
+    return;  // still dropping; tried again on the next round
+  }
+  std::map<int32_t, int64_t> to;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [p, have] : committed_) {
+      auto it = stored->find(p);
+      have = it != stored->end() ? it->second : MetadataStore::kNoOffset;
+      to[p] = have;
+    }
+  }
+  Status s = bus_.Seek(to);
+  if (!s.ok()) {
+    spdlog::warn("consumer {}: seeking back to the stored offsets: {}", options_.name,
+                 s.ToString());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  seek_pending_ = false;
+  next_offsets_.clear();
+}
+
+void AccessConsumer::OnPartitionsRevoked(const std::vector<int32_t>& partitions) {
+  rebalances_metric_.Labels({"revoked"}).Inc(static_cast<double>(partitions.size()));
+  // Flush everything (more than the revoked partitions is harmless); the next owner resumes
+  // exactly where this batch ends.
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  Status s = FlushLocked({});
+  if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
+    spdlog::error(
+        "consumer {}: flush before giving up {} partition(s) failed ({}); the new owner "
+        "re-reads those events",
+        options_.name, partitions.size(), s.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    ResyncLocked();
+  }
+  // Objects of these partitions may now be written by another consumer.
+  cache_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int32_t p : partitions) {
+    committed_.erase(p);
+    next_offsets_.erase(p);
+  }
+}
+
+Result<std::map<int32_t, int64_t>> AccessConsumer::OnPartitionsAssigned(
+    const std::vector<int32_t>& partitions) {
+  rebalances_metric_.Labels({"assigned"}).Inc(static_cast<double>(partitions.size()));
+  Result<std::map<int32_t, int64_t>> stored = Status::Internal("not read");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    stored = store_.GetConsumerOffsets(options_.name);
+    if (stored.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+  }
+  if (!stored.ok()) return stored.status().WithContext("reading consumer offsets");
+  std::map<int32_t, int64_t> out;
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  cache_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int32_t p : partitions) {
+    auto it = stored->find(p);
+    int64_t at = it != stored->end() ? it->second : MetadataStore::kNoOffset;
+    committed_[p] = at;
+    next_offsets_.erase(p);
+    if (at >= 0) out[p] = at;
+  }
+  return out;
 }
 
 Status AccessConsumer::RecordNow(const std::vector<AccessEvent>& events) {
@@ -251,6 +470,7 @@ Status AccessConsumer::RecordNow(const std::vector<AccessEvent>& events) {
 
 void AccessConsumer::Start() {
   if (running_.exchange(true)) return;
+  flusher_ = std::thread([this] { FlusherLoop(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -259,40 +479,80 @@ void AccessConsumer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void AccessConsumer::FlusherLoop() {
+  int backoff_ms = 100;
+  std::unique_lock<std::mutex> lock(flusher_mu_);
+  for (;;) {
+    flusher_cv_.wait(lock, [&] { return flush_requested_ || !running_.load(); });
+    if (!flush_requested_) return;  // stopping, nothing asked
+    flush_requested_ = false;
+    flush_running_ = true;
+    lock.unlock();
+    Status s = Flush();
+    lock.lock();
+    flush_running_ = false;
+    if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
+      spdlog::error("consumer flush failed (will retry): {}", s.ToString());
+      flusher_cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms),
+                           [&] { return !running_.load(); });
+      backoff_ms = std::min(backoff_ms * 2, 5000);
+      flush_requested_ = true;
+    } else {
+      backoff_ms = 100;
+    }
+  }
+}
+
 void AccessConsumer::Loop() {
   int64_t last_flush = MonotonicMicros();
-  int backoff_ms = 100;
+  const int64_t backlog_limit = std::max<int64_t>(2 * options_.flush_max_events, 100000);
   while (running_.load()) {
-    auto batch = bus_.Poll(10000, 50);
-    if (!batch.ok()) {
-      spdlog::warn("consumer poll: {}", batch.status().ToString());
-    } else if (!batch->empty()) {
-      Ingest(*batch);
-    }
+    SeekIfNeeded();
     int64_t pending;
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending = pending_events_;
     }
+    bool busy;
+    {
+      std::lock_guard<std::mutex> lock(flusher_mu_);
+      busy = flush_requested_ || flush_running_;
+    }
+    if (busy && pending >= backlog_limit) {
+      // The store is behind: stop taking events until the running flush is done (the bus
+      // buffers them, or drops and counts them if it is the bounded in-process one).
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    auto batch = bus_.Poll(options_.poll_batch, 50);
+    if (!batch.ok()) {
+      spdlog::warn("consumer poll: {}", batch.status().ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } else if (!batch->empty()) {
+      Ingest(*batch);
+      pending += static_cast<int64_t>(batch->size());
+    }
     int64_t since = (MonotonicMicros() - last_flush) / 1000;
-    if (pending >= options_.flush_max_events || since >= options_.flush_interval_ms) {
-      Status s = Flush();
-      last_flush = MonotonicMicros();
-      if (!s.ok()) {
-        spdlog::error("consumer flush failed (will retry): {}", s.ToString());
-        std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-        backoff_ms = std::min(backoff_ms * 2, 5000);
-      } else {
-        backoff_ms = 100;
+    if (!busy && (pending >= options_.flush_max_events || since >= options_.flush_interval_ms)) {
+      {
+        std::lock_guard<std::mutex> lock(flusher_mu_);
+        flush_requested_ = true;
       }
+      flusher_cv_.notify_one();
+      last_flush = MonotonicMicros();
     }
   }
-  // Drain what the bus already holds, then flush it.
-  for (;;) {
-    auto batch = bus_.Poll(10000, 0);
-    if (!batch.ok() || batch->empty()) break;
-    Ingest(*batch);
+  // The in-process bus loses what it holds at exit: take it. A replayable bus keeps it for
+  // whoever resumes from the stored offsets.
+  if (!fenced_) {
+    for (;;) {
+      auto batch = bus_.Poll(options_.poll_batch, 0);
+      if (!batch.ok() || batch->empty()) break;
+      Ingest(*batch);
+    }
   }
+  flusher_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
   Status s = Flush();
   if (!s.ok()) spdlog::error("final consumer flush failed: {}", s.ToString());
 }

@@ -1,9 +1,18 @@
 // The stream consumer: turns AccessEvents from the bus into per-object windows (1 h, 24 h, 7 d),
 // last access, read/write/byte counters, the decaying heat score and hourly history, and writes
 // them to the MetadataStore in batches (every flush_interval_ms or flush_max_events). Each batch
-// is one transaction that also records the bus offsets it covers; Init() resumes from those
-// offsets, so after a crash nothing is counted twice or lost.
-// Thread-safe: Ingest/Flush/RecordNow may be called from any thread while Run() polls.
+// is one transaction that also records the bus offsets it covers, so the effect of every event
+// is exactly once across crashes, restarts and partition rebalances:
+//   - on start (Init) and on every partition assignment it resumes from the stored offsets, and
+//     skips re-delivered events below them;
+//   - before partitions are revoked it flushes what it holds (or, if that fails, forgets it and
+//     re-reads from the stored offsets), and forgets its cached per-object state;
+//   - a batch is fenced: it commits only if the stored offsets are still the ones this consumer
+//     last saw (a consumer that lost its partitions cannot double-count), and each object's row
+//     only if no one else wrote it since it was read (a stale cache is re-read, never written).
+// Flushes run on their own thread while polling goes on; memory is bounded by pausing the
+// polling when a flush falls behind. Bad events are counted in dim_events_rejected_total{reason}
+// and skipped. Thread-safe: Ingest/Flush/RecordNow may be called from any thread while Run polls.
 #pragma once
 
 #include <atomic>
@@ -11,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -33,6 +43,7 @@ struct ConsumerOptions {
   int64_t history_retention_days = 30;
   int64_t max_future_skew_ms = 3'600'000;  // events further ahead of now are rejected
   size_t cache_entries = 500000;           // per-object states kept in memory between flushes
+  size_t poll_batch = 10000;               // messages per bus poll
 };
 
 // Stats as of now_ms: window counts slid forward from window_state and heat decayed since its
@@ -40,70 +51,101 @@ struct ConsumerOptions {
 // fresh as the object's last flush.
 AccessStats StatsAsOf(const AccessStats& stored, int64_t now_ms, double tau_s);
 
-class AccessConsumer {
+class AccessConsumer final : public PartitionListener {
  public:
   AccessConsumer(MetadataStore& store, EventBus& bus, const Clock& clock, MetricsRegistry& metrics,
                  ConsumerOptions options);
-  ~AccessConsumer();
+  ~AccessConsumer() override;
 
-  // Seeks the bus to the offsets stored with the last committed batch.
+  // Reads the stored offsets, seeks the bus to them and listens for partition changes.
   Status Init();
   // Adds messages to the pending batch.
   void Ingest(const std::vector<BusMessage>& messages);
   // Writes the pending batch in one transaction, then commits the offsets on the bus. Heat is
   // folded for objects whose fold is due and for every key in force_heat_keys.
+  // FailedPrecondition: fenced (another consumer moved a partition on); the batch was dropped
+  // and the consumer re-reads from the stored offsets.
   Status Flush(const std::vector<std::string>& force_heat_keys = {});
   // Ingests events that did not come through the bus (the API's /simulate) and flushes at once,
   // folding heat for their keys, so their effect is visible when this returns.
   Status RecordNow(const std::vector<AccessEvent>& events);
 
-  // Poll/flush loop on a background thread; Stop() flushes what is pending and joins.
+  // Poll loop and flusher on background threads; Stop() flushes what is pending and joins.
   void Start();
   void Stop();
+
+  // PartitionListener (called by the bus inside Poll).
+  void OnPartitionsRevoked(const std::vector<int32_t>& partitions) override;
+  Result<std::map<int32_t, int64_t>> OnPartitionsAssigned(
+      const std::vector<int32_t>& partitions) override;
 
   int64_t events_ingested() const { return ingested_.load(); }
 
  private:
+  struct HourAgg {
+    int64_t hour = 0;
+    int64_t reads = 0, writes = 0, bytes = 0;
+  };
   struct Pending {
     std::vector<std::pair<int64_t, int64_t>> minutes;  // (ts_ms of minute start, count)
-    std::map<int64_t, HourlyAccess> hours;
+    std::vector<HourAgg> hours;                        // few: usually the current hour
     int64_t last_access_ms = 0;
     int64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
   };
+  using PendingMap = std::unordered_map<std::string, Pending>;
   struct State {
     AccessStats stats;
     SlidingWindows windows;
   };
 
-  void Reject(const std::string& reason);
-  void Requeue(std::unordered_map<std::string, Pending> batch);
+  void Reject(std::string_view reason);
+  void Requeue(PendingMap batch);
+  // Forgets everything not yet written and arranges for the poll thread to seek every owned
+  // partition back to its stored offset (SeekIfNeeded); bus messages are dropped until it has.
+  // REQUIRES: mu_ held.
+  void ResyncLocked();
+  // REQUIRES: flush_mu_ held.
+  Status FlushLocked(const std::vector<std::string>& force);
+  Status WriteBatch(const PendingMap& pending, const std::map<int32_t, int64_t>& offsets,
+                    const std::map<int32_t, int64_t>& expected,
+                    const std::vector<std::string>& force, int64_t* events);
   void Loop();
-  Status FlushLocked(std::unordered_map<std::string, Pending> pending,
-                     std::map<int32_t, int64_t> offsets, const std::vector<std::string>& force);
+  void FlusherLoop();
+  void SeekIfNeeded();
 
   MetadataStore& store_;
   EventBus& bus_;
   const Clock& clock_;
   ConsumerOptions options_;
+  const bool fenced_;  // the bus can re-deliver (Kafka): offsets are fenced and floors apply
 
-  std::mutex mu_;  // guards pending_, next_offsets_, pending_events_
-  std::unordered_map<std::string, Pending> pending_;
-  std::map<int32_t, int64_t> next_offsets_;
+  std::mutex mu_;  // guards everything down to flush_mu_
+  PendingMap pending_;
   int64_t pending_events_ = 0;
+  std::map<int32_t, int64_t> next_offsets_;  // consumed so far (not yet written) per partition
+  std::map<int32_t, int64_t> committed_;     // what the store holds per owned partition
+  bool seek_pending_ = false;                // see ResyncLocked
 
   std::mutex flush_mu_;  // serialises flushes; guards cache_
   std::unordered_map<std::string, State> cache_;
   int64_t last_prune_hour_ = 0;
 
+  std::mutex flusher_mu_;
+  std::condition_variable flusher_cv_;
+  bool flush_requested_ = false, flush_running_ = false;
+
   std::atomic<bool> running_{false};
-  std::thread thread_;
+  std::thread thread_, flusher_;
   std::atomic<int64_t> ingested_{0};
 
   Counter& ingested_metric_;
   Family<Counter>& rejected_metric_;
+  Counter& duplicates_metric_;
   Counter& flushes_metric_;
   Family<Counter>& flush_errors_metric_;
+  Family<Counter>& rebalances_metric_;
   Histogram& flush_seconds_;
+  Gauge& pending_gauge_;
 };
 
 }  // namespace dim

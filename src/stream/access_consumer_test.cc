@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "bus/memory_event_bus.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
@@ -157,6 +159,254 @@ TEST_F(AccessConsumerTest, RestartResumesFromStoredOffsets) {
   AccessConsumer again(*store_, bus_, clock_, metrics_, ConsumerOptions{});
   ASSERT_TRUE(again.Init().ok());
   EXPECT_EQ(store_->GetConsumerOffsets("dim-consumer").value().at(0), 10);
+}
+
+TEST_F(AccessConsumerTest, AStaleCachedRowIsReadAgainNotOverwritten) {
+  Publish("demo/k", kT0);
+  Drain();  // consumer_ now caches demo/k
+  // Another writer (here: /simulate served by a second consumer on the same store, as another
+  // process would) adds 100 accesses behind consumer_'s back.
+  MemoryEventBus other_bus(16);
+  MetricsRegistry other_metrics;
+  AccessConsumer other(*store_, other_bus, clock_, other_metrics, ConsumerOptions{});
+  std::vector<AccessEvent> burst(100);
+  for (auto& e : burst) {
+    e.key = "demo/k";
+    e.ts_ms = kT0 + 1;
+  }
+  ASSERT_TRUE(other.RecordNow(burst).ok());
+  Publish("demo/k", kT0 + 2);
+  Drain();
+  EXPECT_EQ(Stats("demo/k").reads, 102) << "nobody's accesses are lost";
+  EXPECT_EQ(Stats("demo/k").access_1h, 102);
+  auto& errs = metrics_.AddCounter("dim_consumer_flush_errors_total", "", {"code"});
+  EXPECT_GE(errs.Labels({"Aborted"}).Value(), 1) << "the stale copy was detected";
+}
+
+// A replayable, partitioned bus for unit tests of the consumer's rebalance and fencing logic:
+// a log per partition shared by every member, this member's positions, and rebalances the test
+// schedules, delivered from inside Poll as Kafka delivers them. (Kafka itself is tested in
+// access_consumer_kafka_test.cc against librdkafka's mock cluster.)
+struct SharedLog {
+  std::mutex mu;
+  std::map<int32_t, std::vector<AccessEvent>> parts;
+  void Append(int32_t p, const std::string& key, int64_t ts) {
+    std::lock_guard<std::mutex> lock(mu);
+    AccessEvent e;
+    e.key = key;
+    e.ts_ms = ts;
+    parts[p].push_back(e);
+  }
+};
+
+class LogBus final : public EventBus {
+ public:
+  explicit LogBus(SharedLog& log) : log_(log) {}
+  bool Publish(AccessEvent) override { return false; }
+  bool PublishWait(AccessEvent, int) override { return false; }
+  Result<std::vector<BusMessage>> Poll(size_t max, int timeout_ms) override {
+    std::vector<std::pair<bool, std::vector<int32_t>>> ops;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ops.swap(ops_);
+    }
+    for (auto& [assign, parts] : ops) {
+      if (!listener_) continue;
+      if (assign) {
+        auto at = listener_->OnPartitionsAssigned(parts);
+        EXPECT_TRUE(at.ok());
+        std::lock_guard<std::mutex> lock(mu_);
+        for (int32_t p : parts) pos_[p] = at->count(p) ? at->at(p) : 0;
+      } else {
+        listener_->OnPartitionsRevoked(parts);
+        std::lock_guard<std::mutex> lock(mu_);
+        for (int32_t p : parts) pos_.erase(p);
+      }
+    }
+    std::vector<BusMessage> out;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> log_lock(log_.mu);
+      for (auto& [p, at] : pos_) {
+        const auto& v = log_.parts[p];
+        while (at < static_cast<int64_t>(v.size()) && out.size() < max) {
+          BusMessage m;
+          m.event = v[static_cast<size_t>(at)];
+          m.partition = p;
+          m.offset = at++;
+          out.push_back(std::move(m));
+        }
+      }
+    }
+    if (out.empty() && timeout_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeout_ms, 5)));
+    }
+    return out;
+  }
+  Status Commit(const std::map<int32_t, int64_t>&) override { return Status::OK(); }
+  Status Seek(const std::map<int32_t, int64_t>& next) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [p, off] : next) {
+      if (pos_.count(p)) pos_[p] = std::max<int64_t>(off, 0);
+    }
+    ++seeks_;
+    return Status::OK();
+  }
+  bool Replayable() const override { return true; }
+  void SetPartitionListener(PartitionListener* l) override { listener_ = l; }
+  void Close() override {}
+  Stats GetStats() const override { return {}; }
+
+  void ScheduleAssign(std::vector<int32_t> parts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ops_.push_back({true, std::move(parts)});
+  }
+  void ScheduleRevoke(std::vector<int32_t> parts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ops_.push_back({false, std::move(parts)});
+  }
+  // Re-delivers from `offset` without telling the consumer (a seek that did not take effect).
+  void Rewind(int32_t p, int64_t offset) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pos_[p] = offset;
+  }
+  int64_t Position(int32_t p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pos_.count(p) ? pos_[p] : -1;
+  }
+  int seeks() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seeks_;
+  }
+
+ private:
+  SharedLog& log_;
+  PartitionListener* listener_ = nullptr;
+  std::mutex mu_;
+  std::map<int32_t, int64_t> pos_;
+  std::vector<std::pair<bool, std::vector<int32_t>>> ops_;
+  int seeks_ = 0;
+};
+
+class RebalanceTest : public ::testing::Test {
+ protected:
+  RebalanceTest() : clock_(kT0 * 1000) { store_ = SqliteMetadataStore::Open(":memory:").value(); }
+  std::unique_ptr<AccessConsumer> Make(LogBus& bus, MetricsRegistry& m) {
+    ConsumerOptions o;
+    o.name = "kafka:file_access:g";
+    auto c = std::make_unique<AccessConsumer>(*store_, bus, clock_, m, o);
+    EXPECT_TRUE(c->Init().ok());
+    return c;
+  }
+  // Polls everything the bus has now into the consumer.
+  static int Pump(LogBus& bus, AccessConsumer& c) {
+    int n = 0;
+    for (;;) {
+      auto b = bus.Poll(1000, 0).value();
+      if (b.empty()) return n;
+      n += static_cast<int>(b.size());
+      c.Ingest(b);
+    }
+  }
+  int64_t TotalReads() {
+    int64_t sum = 0;
+    for (int k = 0; k < 10; ++k) {
+      if (auto s = store_->GetAccessStats("demo/k" + std::to_string(k)).value()) sum += s->reads;
+    }
+    return sum;
+  }
+  void Fill(int32_t p, int n, int from = 0) {
+    for (int i = from; i < from + n; ++i) log_.Append(p, "demo/k" + std::to_string(p * 5 + i % 5), kT0);
+  }
+  double Metric(MetricsRegistry& m, const std::string& name, const std::string& label = "") {
+    auto& f = m.AddCounter(name, "", label.empty() ? std::vector<std::string>{} : std::vector<std::string>{"x"});
+    return label.empty() ? f.Get().Value() : f.Labels({label}).Value();
+  }
+
+  VirtualClock clock_;
+  std::unique_ptr<SqliteMetadataStore> store_;
+  SharedLog log_;
+};
+
+TEST_F(RebalanceTest, RevocationFlushesFirstSoTheNextOwnerResumesExactly) {
+  Fill(0, 60);
+  Fill(1, 40);
+  LogBus bus_a(log_), bus_b(log_);
+  MetricsRegistry ma, mb;
+  auto a = Make(bus_a, ma);
+  auto b = Make(bus_b, mb);
+  bus_a.ScheduleAssign({0, 1});
+  EXPECT_EQ(Pump(bus_a, *a), 100);
+  // A rebalance: a gives both partitions up before b gets them. Nothing was flushed before.
+  bus_a.ScheduleRevoke({0, 1});
+  EXPECT_EQ(Pump(bus_a, *a), 0);
+  auto offs = store_->GetConsumerOffsets("kafka:file_access:g").value();
+  EXPECT_EQ(offs.at(0), 60);
+  EXPECT_EQ(offs.at(1), 40);
+  bus_b.ScheduleAssign({0, 1});
+  EXPECT_EQ(Pump(bus_b, *b), 0) << "b resumes after what a counted";
+  Fill(0, 20, 60);
+  EXPECT_EQ(Pump(bus_b, *b), 20);
+  ASSERT_TRUE(b->Flush().ok());
+  EXPECT_EQ(TotalReads(), 120);
+  // Back to a: its cache was dropped on revocation, so it builds on b's rows (no stale write,
+  // not even a detected one).
+  bus_b.ScheduleRevoke({0, 1});
+  EXPECT_EQ(Pump(bus_b, *b), 0);
+  bus_a.ScheduleAssign({0, 1});
+  Fill(0, 5, 80);
+  EXPECT_EQ(Pump(bus_a, *a), 5);
+  ASSERT_TRUE(a->Flush().ok());
+  EXPECT_EQ(TotalReads(), 125);
+  EXPECT_EQ(Metric(ma, "dim_consumer_flush_errors_total", "Aborted"), 0);
+  EXPECT_EQ(Metric(ma, "dim_consumer_rebalances_total", "revoked"), 2);
+}
+
+TEST_F(RebalanceTest, AZombieThatLostItsPartitionIsFencedAndCountsNothingTwice) {
+  Fill(0, 150);
+  LogBus bus_a(log_), bus_b(log_);
+  MetricsRegistry ma, mb;
+  auto a = Make(bus_a, ma);
+  auto b = Make(bus_b, mb);
+  bus_a.ScheduleAssign({0});
+  auto first = bus_a.Poll(100, 0).value();
+  ASSERT_EQ(first.size(), 100u);
+  a->Ingest(first);
+  // a stalls (a long GC pause, a slow disk); the group gives partition 0 to b meanwhile.
+  bus_b.ScheduleAssign({0});
+  EXPECT_EQ(Pump(bus_b, *b), 150);
+  ASSERT_TRUE(b->Flush().ok());
+  // a wakes up and flushes what it holds: refused, since b moved the partition on.
+  Status s = a->Flush();
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(TotalReads(), 150) << "a's 100 events are not counted twice";
+  EXPECT_EQ(store_->GetConsumerOffsets("kafka:file_access:g").value().at(0), 150);
+  // a's poll loop seeks back to the stored offsets before it takes anything more.
+  a->Start();
+  for (int i = 0; i < 2000 && bus_a.Position(0) != 150; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(bus_a.Position(0), 150);
+  a->Stop();
+  EXPECT_EQ(TotalReads(), 150);
+  EXPECT_EQ(Metric(ma, "dim_consumer_flush_errors_total", "FailedPrecondition"), 1);
+}
+
+TEST_F(RebalanceTest, ReDeliveredEventsBelowTheStoredOffsetAreSkipped) {
+  Fill(0, 50);
+  LogBus bus(log_);
+  MetricsRegistry m;
+  auto c = Make(bus, m);
+  bus.ScheduleAssign({0});
+  EXPECT_EQ(Pump(bus, *c), 50);
+  ASSERT_TRUE(c->Flush().ok());
+  bus.Rewind(0, 40);  // e.g. a seek that raced with a fetch
+  Fill(0, 5, 50);
+  EXPECT_EQ(Pump(bus, *c), 15);
+  ASSERT_TRUE(c->Flush().ok());
+  EXPECT_EQ(TotalReads(), 55);
+  EXPECT_EQ(Metric(m, "dim_events_duplicate_total"), 10);
+  EXPECT_EQ(store_->GetConsumerOffsets("kafka:file_access:g").value().at(0), 55);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ constexpr const char* kTaskCols =
     "started_ms,finished_ms";
 constexpr const char* kStatsCols =
     "key,access_1h,access_24h,access_7d,last_access_ms,reads,writes,bytes_read,bytes_written,heat,"
-    "heat_updated_ms,updated_ms,window_state";
+    "heat_updated_ms,updated_ms,window_state,version";
 constexpr const char* kAlertCols =
     "id,kind,severity,subject,message,details_json,created_ms,updated_ms,count,acked";
 
@@ -143,6 +143,7 @@ AccessStats ReadStats(Statement& s) {
   a.heat_updated_ms = s.Int(10);
   a.updated_ms = s.Int(11);
   a.window_state = s.Text(12);
+  a.version = s.Int(13);
   return a;
 }
 
@@ -1102,22 +1103,44 @@ Status SqliteMetadataStore::ApplyAccessBatch(const AccessBatch& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(*db_);
   DIM_RETURN_IF_ERROR(tx.status());
+  if (!batch.expected_offsets.empty()) {
+    PREP(q, "SELECT next_offset FROM consumer_offsets WHERE consumer=?1 AND partition=?2");
+    for (const auto& [p, expected] : batch.expected_offsets) {
+      q.Reset();
+      q.Bind(1, batch.consumer).Bind(2, static_cast<int64_t>(p));
+      int64_t stored = q.Step() ? q.Int(0) : kNoOffset;
+      DIM_RETURN_IF_ERROR(q.status());
+      if (stored != expected) {
+        return Status::FailedPrecondition(
+            "consumer " + batch.consumer + " partition " + std::to_string(p) + ": stored offset " +
+            std::to_string(stored) + ", expected " + std::to_string(expected) +
+            " (another consumer took the partition over)");
+      }
+    }
+  }
   if (!batch.stats.empty()) {
+    // The version check is the upsert's WHERE: a stale row changes nothing (Changes() == 0).
     PREP(s, std::string("INSERT INTO access_stats(") + kStatsCols +
-                ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(key) DO UPDATE SET "
+                ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,1) ON CONFLICT(key) DO UPDATE SET "
                 "access_1h=excluded.access_1h, access_24h=excluded.access_24h, "
                 "access_7d=excluded.access_7d, last_access_ms=excluded.last_access_ms, "
                 "reads=excluded.reads, writes=excluded.writes, bytes_read=excluded.bytes_read, "
                 "bytes_written=excluded.bytes_written, heat=excluded.heat, "
                 "heat_updated_ms=excluded.heat_updated_ms, updated_ms=excluded.updated_ms, "
-                "window_state=excluded.window_state");
+                "window_state=excluded.window_state, version=access_stats.version+1 "
+                "WHERE ?14 < 0 OR access_stats.version = ?14");
     for (const auto& a : batch.stats) {
       s.Reset();
       s.Bind(1, a.key).Bind(2, a.access_1h).Bind(3, a.access_24h).Bind(4, a.access_7d);
       s.Bind(5, a.last_access_ms).Bind(6, a.reads).Bind(7, a.writes).Bind(8, a.bytes_read);
       s.Bind(9, a.bytes_written).Bind(10, a.heat).Bind(11, a.heat_updated_ms).Bind(12, a.updated_ms);
       s.BindBlob(13, a.window_state);
+      s.Bind(14, batch.check_versions ? a.version : int64_t{-1});
       DIM_RETURN_IF_ERROR(s.Run());
+      if (db_->Changes() == 0) {
+        return Status::Aborted("access stats of " + a.key + " changed since version " +
+                               std::to_string(a.version) + " was read");
+      }
     }
   }
   if (!batch.hourly.empty()) {

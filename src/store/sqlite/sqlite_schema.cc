@@ -124,6 +124,10 @@ CREATE TABLE upload_parts(
   uploaded_ms INTEGER NOT NULL,
   PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;
 )sql",
+      // 3: a version per access_stats row, so consumers can detect a stale copy of one.
+      R"sql(
+ALTER TABLE access_stats ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+)sql",
   };
   return m;
 }
