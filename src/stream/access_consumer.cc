@@ -551,6 +551,11 @@ void AccessConsumer::Loop() {
       Ingest(*batch);
     }
   }
+  {
+    // running_ is false: taking the lock orders that before the flusher's next wait, so the
+    // notification below cannot be lost.
+    std::lock_guard<std::mutex> lock(flusher_mu_);
+  }
   flusher_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   Status s = Flush();
