@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <chrono>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "api/admin_token.h"
@@ -301,12 +302,33 @@ void ApiServer::RegisterRoutes() {
         SendJson(res, 200, {{"enforce", body["enforce"].get<bool>()}});
       });
 
-  AddRoute("POST", "/optimize/all", "/optimize/all", "Evaluate every object now and queue moves", true,
-      [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
+  AddRoute("POST", "/optimize/all", "/optimize/all",
+      "Plan every object at once (capacities, migration budget; MILP or decomposition) and queue "
+      "the moves by saving per byte. Query: dry_run, budget_bytes, budget_dollars, time_limit_s, "
+      "solver (auto|cbc|decomposition). Returns total, updated, errors, solver, gap, moves",
+      true, [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
         if (!need(c.optimizer, res, "the optimizer")) return;
-        auto r = c.optimizer->EvaluateAll();
+        PlanOptions o = c.optimizer->options().global;
+        auto dry = BoolParam(req, "dry_run", false);
+        if (!dry.ok()) return SendError(res, dry.status());
+        auto bytes = IntParam(req, "budget_bytes", o.budget_bytes, 0, std::numeric_limits<int64_t>::max());
+        if (!bytes.ok()) return SendError(res, bytes.status());
+        auto dollars = DoubleParam(req, "budget_dollars", o.budget_dollars, 0, 1e12);
+        if (!dollars.ok()) return SendError(res, dollars.status());
+        auto limit = DoubleParam(req, "time_limit_s", o.time_limit_s, 0.1, 3600);
+        if (!limit.ok()) return SendError(res, limit.status());
+        if (req.has_param("solver")) {
+          o.solver = req.get_param_value("solver");
+          if (o.solver != "auto" && o.solver != "cbc" && o.solver != "decomposition") {
+            return SendError(res, Status::InvalidArgument("solver must be auto, cbc or decomposition"));
+          }
+        }
+        o.budget_bytes = *bytes;
+        o.budget_dollars = *dollars;
+        o.time_limit_s = *limit;
+        auto r = c.optimizer->PlanAll(o, !*dry, "admin");
         if (!r.ok()) return SendError(res, r.status());
-        SendJson(res, 200, {{"total", r->evaluated}, {"updated", r->changed}, {"errors", r->errors}});
+        SendJson(res, 200, GlobalPlanReportJson(*r));
       });
 
   AddRoute("POST", "/optimize/{key}", R"(/optimize/(.+))", "Evaluate one object now and queue its moves",

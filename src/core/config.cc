@@ -153,6 +153,34 @@ const std::vector<Prop<Config>>& RootProps() {
                 F(optimizer.latency_penalty_per_ms_1k),
                 "Cost objective: $ charged per 1,000 reads per ms the primary's p95 is over the SLA.",
                 0, 1e6),
+      P<Config>("optimizer.global_interval_s", Kind::kInt, F(optimizer.global_interval_s),
+                "Seconds between periodic global runs over every object (0: only on "
+                "POST /optimize/all).", 0, 86400 * 30),
+      P<Config>("optimizer.migration_budget_bytes", Kind::kInt, F(optimizer.migration_budget_bytes),
+                "Global run: at most this many bytes of new copies per run (0: unlimited).", 0,
+                9e18),
+      P<Config>("optimizer.migration_budget_dollars", Kind::kDouble,
+                F(optimizer.migration_budget_dollars),
+                "Global run: at most this many one-off $ per run (copy egress/retrieval/PUTs and "
+                "early-deletion fees; 0: unlimited).", 0, 1e12),
+      P<Config>("optimizer.global_time_limit_s", Kind::kDouble, F(optimizer.global_time_limit_s),
+                "Global run: time limit of the solve (the best plan found so far is used, with "
+                "its gap).", 0.1, 86400),
+      P<Config>("optimizer.global_relative_gap", Kind::kDouble, F(optimizer.global_relative_gap),
+                "Global run: CBC stops once its plan is proven within this fraction of the "
+                "optimum.", 0, 1),
+      P<Config>("optimizer.global_solver", Kind::kString, F(optimizer.global_solver),
+                "Global run, when capacities or the budget bind: `cbc` (one MILP), "
+                "`decomposition` (Lagrangian relaxation and greedy repair) or `auto` (CBC up to "
+                "optimizer.global_milp_max_columns columns).", -INFINITY, INFINITY,
+                {"auto", "cbc", "decomposition"}),
+      P<Config>("optimizer.global_milp_max_columns", Kind::kInt,
+                F(optimizer.global_milp_max_columns),
+                "`auto`: the largest MILP (columns) given to CBC before decomposing.", 1, 1e9),
+      P<Config>("optimizer.global_patterns", Kind::kInt, F(optimizer.global_patterns),
+                "Global run: candidate placements per object besides staying put.", 1, 15),
+      P<Config>("optimizer.global_threads", Kind::kInt, F(optimizer.global_threads),
+                "Global run: worker threads for the per-object phases.", 1, 64),
       P<Config>("migrator.workers", Kind::kInt, F(migrator.workers),
                 "Concurrent migration workers.", 0, 256),
       P<Config>("migrator.lease_s", Kind::kInt, F(migrator.lease_s),

@@ -109,6 +109,15 @@ struct Config {
     int64_t exact_max_sites = 12;
     double horizon_days = 30;
     double latency_penalty_per_ms_1k = 0.0005;
+    int64_t global_interval_s = 3600;
+    int64_t migration_budget_bytes = 0;
+    double migration_budget_dollars = 0;
+    double global_time_limit_s = 20;
+    double global_relative_gap = 1e-4;
+    std::string global_solver = "auto";  // auto | cbc | decomposition
+    int64_t global_milp_max_columns = 200000;
+    int64_t global_patterns = 6;
+    int64_t global_threads = 2;
   } optimizer;
   struct {
     int64_t workers = 2;

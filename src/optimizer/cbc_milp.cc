@@ -1,12 +1,16 @@
 #include "optimizer/cbc_milp.h"
 
 #include <CbcModel.hpp>
+#include <CbcSolver.hpp>
 #include <CoinError.hpp>
 #include <CoinPackedMatrix.hpp>
 #include <OsiClpSolverInterface.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <mutex>
+#include <string>
+#include <utility>
 
 namespace dim {
 
@@ -35,6 +39,23 @@ namespace {
 std::mutex& CbcMutex() {
   static std::mutex mu;
   return mu;
+}
+
+// CBC trusts a MIP start's objective as a cutoff; hand it only feasible ones.
+bool StartIsFeasible(const MilpProblem& p) {
+  constexpr double kTol = 1e-7;
+  for (size_t c = 0; c < p.obj.size(); ++c) {
+    double x = p.start[c];
+    if (x < p.col_lb[c] - kTol || x > p.col_ub[c] + kTol) return false;
+    if (p.integer[c] && std::abs(x - std::round(x)) > kTol) return false;
+  }
+  std::vector<double> act(p.row_lb.size(), 0.0);
+  for (size_t k = 0; k < p.a_val.size(); ++k) act[p.a_row[k]] += p.a_val[k] * p.start[p.a_col[k]];
+  for (size_t r = 0; r < act.size(); ++r) {
+    double scale = std::max(1.0, std::abs(act[r]));
+    if (act[r] < p.row_lb[r] - kTol * scale || act[r] > p.row_ub[r] + kTol * scale) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -82,45 +103,78 @@ Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
     for (int c = 0; c < ncols; ++c) {
       if (p.integer[c]) solver.setInteger(c);
     }
+    // The LP relaxation first: its value is a proven lower bound whatever CBC does next (the
+    // driver's own bound lives in its preprocessed model), and CBC starts from its basis.
+    solver.initialSolve();
+    const bool lp_optimal = solver.isProvenOptimal();
+    const double lp_bound = lp_optimal ? solver.getObjValue() : -kMilpInfinity;
     CbcModel model(solver);
     model.setLogLevel(0);
     model.messageHandler()->setLogLevel(0);
     model.solver()->messageHandler()->setLogLevel(0);
-    if (o.time_limit_s > 0) model.setMaximumSeconds(o.time_limit_s);
-    if (o.relative_gap > 0) model.setAllowableFractionGap(o.relative_gap);
-    if (!p.start.empty()) {
-      double v = 0;
-      for (int c = 0; c < ncols; ++c) v += p.obj[c] * p.start[c];
-      model.setBestSolution(p.start.data(), ncols, v, true);
+    model.setUseElapsedTime(true);
+    const bool start = !p.start.empty() && StartIsFeasible(p);
+    double start_obj = 0;
+    if (start) {
+      for (int c = 0; c < ncols; ++c) start_obj += p.obj[c] * p.start[c];
     }
-    model.initialSolve();
-    if (model.isInitialSolveProvenPrimalInfeasible()) {
-      out.outcome = MilpSolution::Outcome::kInfeasible;
+    if (o.full_driver) {
+      // The `cbc` program's own driver: preprocessing, cuts, heuristics.
+      CbcMain0(model);
+      model.solver()->messageHandler()->setLogLevel(0);
+      if (start) {
+        std::vector<std::pair<std::string, double>> mip_start;
+        mip_start.reserve(ncols);
+        for (int c = 0; c < ncols; ++c)
+          mip_start.emplace_back(model.solver()->getColName(c), p.start[c]);
+        model.setMIPStart(mip_start);
+      }
+      char secs[32], ratio[32];
+      std::snprintf(secs, sizeof secs, "%.6g", o.time_limit_s > 0 ? o.time_limit_s : 1e9);
+      std::snprintf(ratio, sizeof ratio, "%.12g", std::max(0.0, o.relative_gap));
+      const char* argv[] = {"dim", "-log",   "0",   "-timeMode", "elapsed", "-sec",
+                            secs,  "-ratio", ratio, "-solve",    "-quit"};
+      CbcMain1(static_cast<int>(sizeof argv / sizeof argv[0]), argv, model);
     } else {
-      model.branchAndBound();
-      const double* x = model.bestSolution();
-      if (x) {
-        out.x.assign(x, x + ncols);
-        out.objective = 0;
-        for (int c = 0; c < ncols; ++c) out.objective += p.obj[c] * out.x[c];
-        out.outcome = model.isProvenOptimal() ? MilpSolution::Outcome::kOptimal
-                                              : MilpSolution::Outcome::kFeasible;
-      } else {
-        out.outcome = model.isProvenInfeasible() ? MilpSolution::Outcome::kInfeasible
-                                                 : MilpSolution::Outcome::kNoSolution;
+      if (o.time_limit_s > 0) model.setMaximumSeconds(o.time_limit_s);
+      if (o.relative_gap > 0) model.setAllowableFractionGap(o.relative_gap);
+      // The LP first: a start given before would act as a cutoff and make an LP whose optimum
+      // equals it look infeasible.
+      model.initialSolve();
+      if (!model.isInitialSolveProvenPrimalInfeasible() || start) {
+        if (start) model.setBestSolution(p.start.data(), ncols, start_obj, true);
+        model.branchAndBound();
       }
-      out.bound = model.getBestPossibleObjValue();
-      out.nodes = model.getNodeCount();
-      out.time_limit_hit = model.isSecondsLimitReached();
-      if (x) {
-        if (out.outcome == MilpSolution::Outcome::kOptimal) {
-          out.bound = std::min(out.bound, out.objective);
-          out.gap = 0;
-        } else {
-          out.gap =
-              std::max(0.0, out.objective - out.bound) / std::max(1e-9, std::abs(out.objective));
-        }
+    }
+    const double* x = model.bestSolution();
+    // CBC 2.10 may drop a start and then report "infeasible" when nothing beats its cutoff: the
+    // start is then the best there is (proven when the search finished).
+    if (!x && start) x = p.start.data();
+    out.nodes = model.getNodeCount();
+    out.time_limit_hit = model.isSecondsLimitReached();
+    if (x) {
+      out.x.assign(x, x + ncols);
+      out.objective = 0;
+      for (int c = 0; c < ncols; ++c) out.objective += p.obj[c] * out.x[c];
+      // Nothing beat the start: it is optimal. CBC's "optimal" means within relative_gap of the
+      // optimum (exact when that is 0); otherwise only the LP bound is proven.
+      const bool start_won = x == p.start.data() && model.isProvenInfeasible();
+      const bool finished = start_won || model.isProvenOptimal();
+      double bound = lp_bound;
+      if (finished) {
+        bound = o.relative_gap <= 0
+                    ? out.objective
+                    : std::max(lp_bound, out.objective - o.relative_gap * std::abs(out.objective));
       }
+      out.bound = std::min(bound, out.objective);
+      out.gap = std::max(0.0, out.objective - out.bound) / std::max(1e-9, std::abs(out.objective));
+      out.outcome = finished ? MilpSolution::Outcome::kOptimal : MilpSolution::Outcome::kFeasible;
+    } else {
+      out.outcome = model.isProvenInfeasible() || model.isInitialSolveProvenPrimalInfeasible() ||
+                            solver.isProvenPrimalInfeasible()
+                        ? MilpSolution::Outcome::kInfeasible
+                        : MilpSolution::Outcome::kNoSolution;
+      out.bound = lp_bound;
     }
   } catch (const CoinError& e) {
     return Status::Internal("CBC: " + e.className() + "::" + e.methodName() + ": " + e.message());

@@ -30,6 +30,9 @@ struct MilpProblem {
 struct MilpOptions {
   double time_limit_s = 0;  // 0: none
   double relative_gap = 0;  // stop when proven within this fraction of the optimum
+  // The `cbc` program's driver (preprocessing, cut generators, heuristics): slower to start
+  // (milliseconds) but far stronger on large models; plain branch and bound otherwise.
+  bool full_driver = false;
 };
 
 struct MilpSolution {
@@ -37,8 +40,9 @@ struct MilpSolution {
   Outcome outcome = Outcome::kNoSolution;
   std::vector<double> x;
   double objective = 0;  // of x
-  double bound = 0;      // best proven lower bound
-  double gap = 0;        // (objective - bound) / max(1e-9, |objective|), 0 when optimal
+  double bound = 0;      // proven lower bound: the LP relaxation's, or within relative_gap
+  // kOptimal: proven optimal, or within relative_gap (then gap says how close).
+  double gap = 0;  // (objective - bound) / max(1e-9, |objective|)
   double seconds = 0;
   int64_t nodes = 0;
   bool time_limit_hit = false;

@@ -18,24 +18,30 @@ SitePrices SitePrices::From(const SiteConfig& s) {
   return p;
 }
 
-Demand ForecastDemand(int64_t size_bytes, const AccessStats& stats, double p_hot,
-                      const CostParams& p) {
+Demand ForecastDemand(int64_t size_bytes, double access_24h, double access_7d, double write_share,
+                      double bytes_per_read, double p_hot, const CostParams& p) {
   Demand d;
   double size = static_cast<double>(std::max<int64_t>(0, size_bytes));
   d.size_gb = size / 1e9;
   double ph = std::clamp(p_hot, 0.0, 1.0);
-  double per_day = ph * static_cast<double>(stats.access_24h) +
-                   (1 - ph) * static_cast<double>(stats.access_7d) / 7.0;
+  double per_day = ph * std::max(0.0, access_24h) + (1 - ph) * std::max(0.0, access_7d) / 7.0;
   double total = per_day * std::max(0.0, p.horizon_days);
+  d.writes = total * std::clamp(write_share, 0.0, 1.0);
+  d.reads = total - d.writes;
+  double per_read = bytes_per_read;
+  if (!(per_read > 0) || (size > 0 && per_read > size)) per_read = size;
+  d.read_gb = per_read / 1e9;
+  return d;
+}
+
+Demand ForecastDemand(int64_t size_bytes, const AccessStats& stats, double p_hot,
+                      const CostParams& p) {
   double r = static_cast<double>(std::max<int64_t>(0, stats.reads));
   double w = static_cast<double>(std::max<int64_t>(0, stats.writes));
   double write_share = (r + w) > 0 ? w / (r + w) : 0.0;
-  d.writes = total * write_share;
-  d.reads = total - d.writes;
-  double per_read = r > 0 ? static_cast<double>(std::max<int64_t>(0, stats.bytes_read)) / r : size;
-  if (per_read <= 0 || (size > 0 && per_read > size)) per_read = size;
-  d.read_gb = per_read / 1e9;
-  return d;
+  double per_read = r > 0 ? static_cast<double>(std::max<int64_t>(0, stats.bytes_read)) / r : 0.0;
+  return ForecastDemand(size_bytes, static_cast<double>(stats.access_24h),
+                        static_cast<double>(stats.access_7d), write_share, per_read, p_hot, p);
 }
 
 SiteCost CostAt(const SitePrices& s, const Demand& d, bool held, double age_days,

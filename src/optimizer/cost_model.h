@@ -49,6 +49,10 @@ struct Demand {
 // `stats` must be as of now (StatsAsOf).
 Demand ForecastDemand(int64_t size_bytes, const AccessStats& stats, double p_hot,
                       const CostParams& p);
+// The same from the few numbers it needs (the planner's columns): write_share in [0, 1],
+// bytes_per_read <= 0 meaning the whole object.
+Demand ForecastDemand(int64_t size_bytes, double access_24h, double access_7d, double write_share,
+                      double bytes_per_read, double p_hot, const CostParams& p);
 
 // One site's terms, in $ over the horizon.
 struct SiteCost {

@@ -37,6 +37,15 @@ OptimizerOptions OptimizerOptions::FromConfig(const Config& c) {
   o.cost.horizon_days = c.optimizer.horizon_days;
   o.cost.latency_penalty_per_ms_1k = c.optimizer.latency_penalty_per_ms_1k;
   o.cost.sla_ms = o.sla_ms;
+  o.global.budget_bytes = c.optimizer.migration_budget_bytes;
+  o.global.budget_dollars = c.optimizer.migration_budget_dollars;
+  o.global.time_limit_s = c.optimizer.global_time_limit_s;
+  o.global.relative_gap = c.optimizer.global_relative_gap;
+  o.global.solver = c.optimizer.global_solver;
+  o.global.milp_max_columns = c.optimizer.global_milp_max_columns;
+  o.global.patterns = static_cast<int>(c.optimizer.global_patterns);
+  o.global.threads = static_cast<int>(c.optimizer.global_threads);
+  o.global_interval_s = c.optimizer.global_interval_s;
   return o;
 }
 
@@ -75,6 +84,28 @@ Optimizer::Optimizer(MetadataStore& store, std::vector<SiteConfig> sites, Predic
     prices_.push_back(SitePrices::From(s));
     any_capacity_ |= s.capacity_bytes > 0;
   }
+  GlobalPlanner::Settings gs;
+  gs.context.sites = sites_;
+  gs.context.rf = options_.rf;
+  gs.context.sla_ms = options_.sla_ms;
+  gs.context.tier = options_.tier;
+  gs.context.objective = options_.objective;
+  gs.context.cost = Costs();
+  gs.context.score_weight_base = options_.score_weight_base;
+  gs.context.score_weight_p = options_.score_weight_p;
+  gs.heat_tau_s = options_.heat_tau_s;
+  gs.max_attempts = options_.max_attempts;
+  global_ = std::make_unique<GlobalPlanner>(store_, predictor_, policy_, clock_, metrics, gs);
+}
+
+Result<GlobalPlanReport> Optimizer::PlanAll(const PlanOptions& options, bool apply,
+                                            const std::string& actor) {
+  auto r = global_->Run(options, apply, actor);
+  if (r.ok() && apply && r->applied > 0) {
+    std::lock_guard<std::mutex> lock(usage_mu_);
+    usage_valid_ = false;  // copies were queued
+  }
+  return r;
 }
 
 CostParams Optimizer::Costs() const {
@@ -106,6 +137,7 @@ void Optimizer::NoteAdded(const std::vector<std::string>& sites,
 Optimizer::~Optimizer() { Stop(); }
 
 void Optimizer::SetSiteAvailability(std::function<bool(const std::string&)> available) {
+  global_->SetSiteAvailability(available);
   std::lock_guard<std::mutex> lock(avail_mu_);
   available_ = std::move(available);
 }
@@ -391,8 +423,14 @@ void Optimizer::Start(int64_t interval_s) {
   if (running_.exchange(true)) return;
   thread_ = std::thread([this, interval_s] {
     int64_t since = clock_.NowMs() - interval_s * 1000;
+    int64_t last_global = clock_.NowMs();
     while (running_.load()) {
       int64_t started = clock_.NowMs();
+      if (options_.global_interval_s > 0 && started - last_global >= options_.global_interval_s * 1000) {
+        last_global = started;
+        auto g = PlanAll(options_.global, true, "optimizer");
+        if (!g.ok()) spdlog::warn("periodic global plan: {}", g.status().ToString());
+      }
       auto r = EvaluateActive(since);
       if (!r.ok()) {
         spdlog::warn("optimizer pass: {}", r.status().ToString());

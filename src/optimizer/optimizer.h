@@ -21,6 +21,7 @@
 #include "ml/features.h"
 #include "ml/predictor.h"
 #include "optimizer/cost_model.h"
+#include "optimizer/global_planner.h"
 #include "optimizer/placement.h"
 #include "optimizer/runtime_policy.h"
 #include "optimizer/tier_policy.h"
@@ -40,6 +41,8 @@ struct OptimizerOptions {
   std::string placer = "auto";  // auto | exact | cbc
   int exact_max_sites = 12;
   CostParams cost;              // its sla_ms follows sla_ms
+  PlanOptions global;           // defaults of a global run
+  int64_t global_interval_s = 3600;  // periodic global runs; 0: none
   static OptimizerOptions FromConfig(const Config& c);
 };
 
@@ -84,13 +87,16 @@ class Optimizer {
   // Objects accessed since since_ms, plus every hot or warm object (so idle ones cool down).
   Result<PassResult> EvaluateActive(int64_t since_ms);
   Result<PassResult> EvaluateAll();
+  // The whole fleet at once (global_planner.h); apply = false is a dry run.
+  Result<GlobalPlanReport> PlanAll(const PlanOptions& options, bool apply, const std::string& actor);
   // Sites for a new object of this tier (and size, for capacity), primary first.
   Result<std::vector<std::string>> PlaceNew(Tier tier, int64_t size = 0);
 
   const std::vector<SiteConfig>& sites() const { return sites_; }
   const OptimizerOptions& options() const { return options_; }
 
-  // Periodic EvaluateActive on a background thread.
+  // Periodic EvaluateActive (every interval_s) and global runs (every global_interval_s) on a
+  // background thread.
   void Start(int64_t interval_s);
   void Stop();
 
@@ -122,6 +128,7 @@ class Optimizer {
   const Clock& clock_;
   OptimizerOptions options_;
   std::unique_ptr<Placer> placer_;
+  std::unique_ptr<GlobalPlanner> global_;
   std::vector<SitePrices> prices_;
   bool any_capacity_ = false;
   std::mutex usage_mu_;

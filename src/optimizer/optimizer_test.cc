@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "bus/memory_event_bus.h"
 #include "optimizer/explanation.h"
 #include "store/sqlite/sqlite_metadata_store.h"
@@ -241,6 +244,129 @@ TEST_F(CostServiceTest, CbcPlacerInTheServiceAgreesWithEnumeration) {
   EXPECT_EQ(e.placement.solver, "exact");
   EXPECT_EQ(c.placement.chosen, e.placement.chosen);
   EXPECT_NEAR(c.placement.objective, e.placement.objective, 1e-9);
+}
+
+class GlobalPlanTest : public CostServiceTest {
+ protected:
+  // 12 cold objects of 1 GB on azure, 6 of them with a burst (they want the hot site, aws).
+  void Seed() {
+    for (int i = 0; i < 12; ++i) {
+      PutOn("g" + std::to_string(i), "azure", Tier::kCold, 1'000'000'000, clock_.NowMs() - 86'400'000LL * 200);
+      if (i % 2 == 0) Burst("g" + std::to_string(i), 60);
+    }
+  }
+  std::unique_ptr<Optimizer> MakeDefault(int64_t aws_capacity) {
+    auto sites = DefaultSites();
+    sites[0].capacity_bytes = aws_capacity;
+    OptimizerOptions o;
+    o.sla_ms = 80;
+    o.tier.max_hot_share = 1.0;
+    return std::make_unique<Optimizer>(*store_, sites, slot_, *policy_, clock_, metrics_, o);
+  }
+  int64_t PlacedOn(const std::string& site) {
+    int64_t bytes = 0;
+    MetadataStore::ObjectQuery q;
+    for (const auto& o : store_->ListObjects(q).value()) {
+      if (std::find(o.sites.begin(), o.sites.end(), site) != o.sites.end()) bytes += o.size;
+    }
+    return bytes;
+  }
+};
+
+TEST_F(GlobalPlanTest, AppliesChangesThroughCompareAndSwapWithDecisionsAndAudit) {
+  Seed();
+  auto opt = MakeDefault(0);
+  auto r = opt->PlanAll(PlanOptions{}, true, "test").value();
+  EXPECT_EQ(r.objects, 12);
+  EXPECT_EQ(r.plan.solver, "independent");
+  EXPECT_EQ(r.applied, r.plan.changes);
+  EXPECT_EQ(r.conflicts, 0);
+  EXPECT_EQ(r.errors, 0);
+  EXPECT_GE(r.applied, 6);
+  EXPECT_EQ(PlacedOn("aws"), 6'000'000'000);
+  // The migrator has the copies; the decisions say why, with the expected monthly saving.
+  EXPECT_EQ(store_->ListTasks(TaskStatus::kQueued, 100)->size(), 6u);
+  auto d = store_->ListDecisions("demo/g0", 5).value();
+  ASSERT_EQ(d.size(), 1u);
+  auto ex = nlohmann::json::parse(d[0].explanation_json);
+  EXPECT_EQ(ex["planner"], "global");
+  EXPECT_EQ(ex["chosen"][0], "aws");
+  EXPECT_NEAR(d[0].expected_saving_month, ex["expected_saving_month"].get<double>(), 1e-12);
+  auto audit = store_->ListAudit(5).value();
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit[0].action, "optimize.all");
+  EXPECT_EQ(audit[0].actor, "test");
+  auto summary = nlohmann::json::parse(audit[0].detail_json);
+  EXPECT_EQ(summary["total"], 12);
+  // A second run finds nothing more to do.
+  auto again = opt->PlanAll(PlanOptions{}, true, "test").value();
+  EXPECT_EQ(again.applied, 0);
+}
+
+TEST_F(GlobalPlanTest, DryRunChangesNothing) {
+  Seed();
+  auto opt = MakeDefault(0);
+  auto before = store_->ListObjects({}).value();
+  auto r = opt->PlanAll(PlanOptions{}, false, "test").value();
+  EXPECT_TRUE(r.dry_run);
+  EXPECT_GT(r.plan.changes, 0);
+  EXPECT_EQ(r.applied, 0);
+  EXPECT_FALSE(r.moves.empty());
+  EXPECT_EQ(r.moves[0]["outcome"], "planned");
+  auto after = store_->ListObjects({}).value();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i].version, before[i].version);
+  EXPECT_TRUE(store_->ListTasks(std::nullopt, 10)->empty());
+  EXPECT_EQ(store_->ListAudit(1)->at(0).action, "optimize.all.dry_run");
+}
+
+TEST_F(GlobalPlanTest, CapacityAndBudgetHoldThroughTheService) {
+  Seed();
+  // aws has room for 2 of the 6 objects that want it.
+  auto opt = MakeDefault(2'500'000'000);
+  auto r = opt->PlanAll(PlanOptions{}, true, "test").value();
+  EXPECT_EQ(r.plan.solver, "cbc");
+  EXPECT_TRUE(r.plan.status == "optimal" || r.plan.status == "within_gap") << r.plan.status;
+  EXPECT_LE(r.plan.gap, 1e-4);
+  EXPECT_LE(PlacedOn("aws"), 2'500'000'000);
+  EXPECT_EQ(PlacedOn("aws"), 2'000'000'000);
+  EXPECT_GT(r.plan.constrained, 0);
+  // The ones that did not fit are placed elsewhere and say so.
+  bool saw_binding = false;
+  for (const auto& d : store_->ListDecisions("", 100).value()) {
+    auto ex = nlohmann::json::parse(d.explanation_json);
+    for (const auto& b : ex["binding_constraints"]) saw_binding |= b == "capacity:aws";
+  }
+  EXPECT_TRUE(saw_binding);
+  // A budget of one object's bytes: one copy per run.
+  for (int i = 0; i < 4; ++i) {
+    PutOn("b" + std::to_string(i), "azure", Tier::kCold, 1'000'000'000, 0);
+    Burst("b" + std::to_string(i), 60);
+  }
+  auto tasks_before = store_->ListTasks(TaskStatus::kQueued, 1000)->size();
+  PlanOptions o;
+  o.budget_bytes = 1'000'000'000;
+  auto r2 = MakeDefault(0)->PlanAll(o, true, "test").value();
+  EXPECT_LE(r2.plan.moved_bytes, o.budget_bytes);
+  EXPECT_TRUE(r2.plan.budget_binding);
+  EXPECT_GT(r2.plan.deferred, 0);
+  auto copies = store_->ListTasks(TaskStatus::kQueued, 1000)->size() - tasks_before;
+  EXPECT_EQ(copies, 1u);
+}
+
+TEST_F(GlobalPlanTest, PeriodicRunHappens) {
+  Seed();
+  OptimizerOptions o;
+  o.global_interval_s = 1;
+  Optimizer opt(*store_, DefaultSites(), slot_, *policy_, clock_, metrics_, o);
+  opt.Start(1);
+  bool ran = false;
+  for (int i = 0; i < 100 && !ran; ++i) {
+    clock_.AdvanceSeconds(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (const auto& a : store_->ListAudit(50).value()) ran |= a.action == "optimize.all" && a.actor == "optimizer";
+  }
+  opt.Stop();
+  EXPECT_TRUE(ran) << "no periodic global run within 10 s";
 }
 
 }  // namespace

@@ -42,6 +42,10 @@ std::vector<double> SiteScores(const std::vector<ScoredSite>& sites, double p_ho
 
 double AdjustedPHot(double p_hot, const std::vector<double>& scores) {
   double max_score = scores.empty() ? 0.0 : *std::max_element(scores.begin(), scores.end());
+  return AdjustedPHotFromMax(p_hot, max_score);
+}
+
+double AdjustedPHotFromMax(double p_hot, double max_score) {
   double quality = std::clamp(max_score / 3.0, 0.6, 1.0);
   return p_hot * (0.6 + 0.4 * quality);
 }

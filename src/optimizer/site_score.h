@@ -31,5 +31,7 @@ std::vector<double> SiteScores(const std::vector<ScoredSite>& sites, double p_ho
                                const ScoreWeights& w = {});
 
 double AdjustedPHot(double p_hot, const std::vector<double>& scores);
+// The same from the best site's score alone.
+double AdjustedPHotFromMax(double p_hot, double max_score);
 
 }  // namespace dim

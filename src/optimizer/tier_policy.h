@@ -47,6 +47,7 @@ struct TierDecision {
   std::string reason;
 };
 
-TierDecision DecideTier(const TierInputs& in, const TierParams& p);
+// with_reason = false skips building `reason` (the batch planner decides millions at once).
+TierDecision DecideTier(const TierInputs& in, const TierParams& p, bool with_reason = true);
 
 }  // namespace dim

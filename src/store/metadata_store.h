@@ -102,6 +102,9 @@ class MetadataStore {
   // Bytes each site holds or is about to hold: its replicas in every state plus the queued and
   // running copies to it (for capacity checks). Sites with nothing are absent.
   virtual Result<std::map<std::string, int64_t>> BytesBySite() = 0;
+  // Objects with id > after_id in id order, with their access statistics and live replicas, for
+  // planning the whole fleet without a round trip per object. At most `limit` rows.
+  virtual Result<std::vector<PlanningRow>> ScanForPlanning(int64_t after_id, int limit) = 0;
 
   // ---- Multipart uploads ---------------------------------------------------------------------
   // NotFound if the bucket is missing; AlreadyExists if the upload id is taken.

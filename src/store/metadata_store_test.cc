@@ -207,6 +207,46 @@ TEST_P(MetadataStoreTest, BytesBySiteCountsReplicasAndCopiesUnderWay) {
   EXPECT_EQ(store_->BytesBySite().value()["aws"], 10);
 }
 
+TEST_P(MetadataStoreTest, ScanForPlanningReadsObjectsStatsAndLiveReplicasInPages) {
+  auto a = Put("a", {"azure"});
+  auto b = Put("b", {"azure", "gcp"});
+  Put("c", {"aws"}, "g1");
+  auto c2 = Put("c", {"gcp"}, "g2", "bb");  // overwrite: the g1 replica on aws is retiring
+  MetadataStore::AccessBatch batch;
+  AccessStats st;
+  st.key = "demo/b";
+  st.access_1h = 7;
+  st.access_24h = 9;
+  st.reads = 4;
+  st.heat = 1.5;
+  st.window_state = std::string("\x01\x00\x02", 3);
+  batch.stats.push_back(st);
+  ASSERT_TRUE(store_->ApplyAccessBatch(batch).ok());
+
+  auto page = store_->ScanForPlanning(0, 2).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].object.id, a.id);
+  EXPECT_EQ(page[0].object.key.Full(), "demo/a");
+  EXPECT_EQ(page[0].object.sites, std::vector<std::string>{"azure"});
+  EXPECT_EQ(page[0].object.version, a.version);
+  EXPECT_FALSE(page[0].stats.has_value());
+  ASSERT_EQ(page[0].live.size(), 1u);
+  EXPECT_EQ(page[0].live[0], (std::pair<std::string, int64_t>{"azure", 1000}));
+  EXPECT_EQ(page[1].object.id, b.id);
+  ASSERT_TRUE(page[1].stats.has_value());
+  EXPECT_EQ(page[1].stats->access_1h, 7);
+  EXPECT_EQ(page[1].stats->window_state, st.window_state);
+  EXPECT_EQ(page[1].live.size(), 2u);
+  auto rest = store_->ScanForPlanning(page.back().object.id, 10).value();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].object.generation, "g2");
+  EXPECT_EQ(rest[0].object.sha256, "bb");
+  ASSERT_EQ(rest[0].live.size(), 1u);  // only the current generation counts
+  EXPECT_EQ(rest[0].live[0].first, "gcp");
+  EXPECT_EQ(rest[0].object.id, c2.id);
+  EXPECT_TRUE(store_->ScanForPlanning(rest.back().object.id, 10)->empty());
+}
+
 TEST_P(MetadataStoreTest, DeleteWaitsUntilPlacementIsLive) {
   auto o = Put("k", {"azure", "gcp"});
   // Placement moves to aws only; gcp and azure will be retired after the copy.

@@ -173,6 +173,14 @@ struct DecisionRecord {
   std::string explanation_json;
 };
 
+// One object as the global planner reads it, in bulk (MetadataStore::ScanForPlanning).
+struct PlanningRow {
+  ObjectRecord object;               // user_meta, etag and content_type are not filled
+  std::optional<AccessStats> stats;  // absent when never accessed
+  // Sites holding a live replica of the current generation, and when that replica was written.
+  std::vector<std::pair<std::string, int64_t>> live;
+};
+
 struct AuditRecord {
   int64_t id = 0;
   int64_t ts_ms = 0;

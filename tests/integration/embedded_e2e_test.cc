@@ -183,6 +183,45 @@ TEST_F(EmbeddedE2ETest, BadInputGetsClearErrors) {
   EXPECT_EQ(j["status"], "ok");
 }
 
+TEST_F(EmbeddedE2ETest, OptimizeAllPlansTheWholeFleet) {
+  auto c = Client();
+  // Without the token: refused.
+  auto r = c.Post("/optimize/all?dry_run=true", "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  // Bad parameters: a clear 400.
+  for (const char* q : {"solver=simplex", "budget_bytes=-5", "budget_dollars=lots", "time_limit_s=0",
+                        "dry_run=maybe"}) {
+    r = c.Post(std::string("/optimize/all?") + q, Auth(), "", "text/plain");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << q << ": " << r->body;
+  }
+  // A dry run plans everything and changes nothing.
+  r = c.Post("/optimize/all?dry_run=true", Auth(), "", "text/plain");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json plan = json::parse(r->body);
+  EXPECT_GE(plan["total"].get<int>(), 100);
+  EXPECT_EQ(plan["updated"], 0);
+  EXPECT_EQ(plan["errors"], 0);
+  EXPECT_TRUE(plan["dry_run"].get<bool>());
+  EXPECT_TRUE(plan.contains("solver"));
+  EXPECT_TRUE(plan.contains("gap"));
+  EXPECT_TRUE(plan["first_moves"].is_array());
+  EXPECT_TRUE(plan["sites"].contains("aws"));
+  // With a byte budget of zero-ish, at most that much is queued.
+  r = c.Post("/optimize/all?budget_bytes=1", Auth(), "", "text/plain");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  plan = json::parse(r->body);
+  EXPECT_LE(plan["moved_bytes"].get<int64_t>(), 1);
+  // The run is audited.
+  json audit = GetJson("/audit?limit=20");
+  bool seen = false;
+  for (const auto& a : audit) seen |= a["action"] == "optimize.all";
+  EXPECT_TRUE(seen) << audit.dump();
+}
+
 TEST_F(EmbeddedE2ETest, EveryDocumentedRouteIsInOpenApi) {
   json doc = GetJson("/openapi.json");
   ASSERT_TRUE(doc.contains("paths"));

@@ -765,6 +765,75 @@ Result<std::map<std::string, int64_t>> SqliteMetadataStore::BytesBySite() {
   return out;
 }
 
+Result<std::vector<PlanningRow>> SqliteMetadataStore::ScanForPlanning(int64_t after_id, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);  // objects and replicas from one snapshot
+  DIM_RETURN_IF_ERROR(tx.status());
+  std::vector<PlanningRow> out;
+  {
+    PREP(q,
+         "SELECT o.id,o.bucket,o.key,o.size,o.sha256,o.generation,o.version,o.tier,o.tier_since_ms,"
+         "o.sites,o.created_ms,o.updated_ms,s.key,s.access_1h,s.access_24h,s.access_7d,"
+         "s.last_access_ms,s.reads,s.writes,s.bytes_read,s.bytes_written,s.heat,s.heat_updated_ms,"
+         "s.updated_ms,s.window_state FROM objects o LEFT JOIN access_stats s "
+         "ON s.key = o.bucket || '/' || o.key WHERE o.id > ?1 ORDER BY o.id LIMIT ?2");
+    q.Bind(1, after_id).Bind(2, std::max(1, limit));
+    while (q.Step()) {
+      PlanningRow row;
+      ObjectRecord& o = row.object;
+      o.id = q.Int(0);
+      o.key.bucket = q.Text(1);
+      o.key.key = q.Text(2);
+      o.size = q.Int(3);
+      o.sha256 = q.Text(4);
+      o.generation = q.Text(5);
+      o.version = q.Int(6);
+      o.tier = ParseTier(q.Text(7)).value_or(Tier::kHot);
+      o.tier_since_ms = q.Int(8);
+      o.sites = SplitSites(q.Text(9));
+      o.created_ms = q.Int(10);
+      o.updated_ms = q.Int(11);
+      if (!q.IsNull(12)) {
+        AccessStats a;
+        a.key = q.Text(12);
+        a.access_1h = q.Int(13);
+        a.access_24h = q.Int(14);
+        a.access_7d = q.Int(15);
+        a.last_access_ms = q.Int(16);
+        a.reads = q.Int(17);
+        a.writes = q.Int(18);
+        a.bytes_read = q.Int(19);
+        a.bytes_written = q.Int(20);
+        a.heat = q.Double(21);
+        a.heat_updated_ms = q.Int(22);
+        a.updated_ms = q.Int(23);
+        a.window_state = q.Text(24);
+        row.stats = std::move(a);
+      }
+      out.push_back(std::move(row));
+    }
+    DIM_RETURN_IF_ERROR(q.status());
+  }
+  if (!out.empty()) {
+    PREP(q,
+         "SELECT object_id, site, generation, created_ms FROM replicas WHERE object_id > ?1 AND "
+         "object_id <= ?2 AND state = 'live' ORDER BY object_id");
+    q.Bind(1, after_id).Bind(2, out.back().object.id);
+    size_t i = 0;
+    while (q.Step()) {
+      int64_t id = q.Int(0);
+      while (i < out.size() && out[i].object.id < id) ++i;
+      if (i == out.size()) break;
+      if (out[i].object.id == id && q.Text(2) == out[i].object.generation) {
+        out[i].live.emplace_back(q.Text(1), q.Int(3));
+      }
+    }
+    DIM_RETURN_IF_ERROR(q.status());
+  }
+  DIM_RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
 // ---- Tasks -----------------------------------------------------------------------------------
 
 Result<std::optional<TaskRecord>> SqliteMetadataStore::LoadTask(int64_t id) {

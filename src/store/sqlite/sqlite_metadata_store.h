@@ -36,6 +36,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<ObjectRecord> UpdatePlacement(const PlacementChange& c) override;
   Result<std::vector<ReplicaRecord>> GetReplicas(int64_t object_id) override;
   Result<std::map<std::string, int64_t>> BytesBySite() override;
+  Result<std::vector<PlanningRow>> ScanForPlanning(int64_t after_id, int limit) override;
 
   Status CreateUpload(const UploadRecord& u) override;
   Result<std::optional<UploadRecord>> GetUpload(const std::string& upload_id) override;
