@@ -206,32 +206,39 @@ async function explain(key) {
     t.append(tb);
     body.append(t);
     body.append(el('details', {}, el('summary', {}, 'raw'), el('pre', {}, JSON.stringify(e, null, 2))));
-  } catch (err) { $('status').textContent = 'explain failed: ' + err.message; }
+  } catch (err) { say('explain failed: ' + err.message); }
+}
+
+const SAY_MS = 15000;
+let lastSaid = { text: '', at: 0 };
+function say(text) {
+  lastSaid = { text, at: Date.now() };
+  $('status').textContent = text;
 }
 
 async function burst(key) {
   try {
     const r = await api('/simulate?key=' + encodeURIComponent(key) + '&events=100', { method: 'POST' });
-    $('status').textContent = `burst: ${key} is now ${r.tier} on ${r.chosen.join(', ')}`;
+    say(`burst: ${key} is now ${r.tier} on ${r.chosen.join(', ')}`);
     refresh();
-  } catch (err) { $('status').textContent = 'burst failed: ' + err.message; }
+  } catch (err) { say('burst failed: ' + err.message); }
 }
 
 async function ack(id) {
-  try { await api('/alerts/' + id + '/ack', { method: 'POST' }); refresh(); } catch (err) { $('status').textContent = err.message; }
+  try { await api('/alerts/' + id + '/ack', { method: 'POST' }); refresh(); } catch (err) { say(err.message); }
 }
 
 $('clear-alerts').addEventListener('click', async () => {
-  try { await api('/alerts/clear', { method: 'POST' }); refresh(); } catch (err) { $('status').textContent = err.message; }
+  try { await api('/alerts/clear', { method: 'POST' }); refresh(); } catch (err) { say(err.message); }
 });
 $('tick').addEventListener('click', async () => {
-  try { const r = await api('/migrator/tick', { method: 'POST' }); $('status').textContent = r.processed ? 'ran one task' : 'no task was runnable'; refresh(); } catch (err) { $('status').textContent = err.message; }
+  try { const r = await api('/migrator/tick', { method: 'POST' }); say(r.processed ? 'ran one task' : 'no task was runnable'); refresh(); } catch (err) { say(err.message); }
 });
 $('explain-close').addEventListener('click', () => { $('explain-panel').hidden = true; });
 $('filter').addEventListener('input', renderFiles);
 $('enforce').addEventListener('change', async (ev) => {
   try { await api('/policy/security', { method: 'POST', body: JSON.stringify({ enforce: ev.target.checked }), headers: { 'Content-Type': 'application/json' } }); }
-  catch (err) { $('status').textContent = err.message; ev.target.checked = !ev.target.checked; }
+  catch (err) { say(err.message); ev.target.checked = !ev.target.checked; }
 });
 
 async function refresh() {
@@ -266,10 +273,13 @@ async function refresh() {
     renderAlerts(alerts);
     drawTierChart();
     drawHeatChart();
-    $('status').textContent = 'updated ' + new Date().toLocaleTimeString() + (token ? '' : ' — read-only: open the URL with ?token= to act');
+    // An operator's action result stays readable for a while instead of being overwritten by
+    // the next periodic refresh.
+    const updated = 'updated ' + new Date().toLocaleTimeString() + (token ? '' : ' — read-only: open the URL with ?token= to act');
+    $('status').textContent = Date.now() - lastSaid.at < SAY_MS ? lastSaid.text + ' · ' + updated : updated;
     document.body.dataset.ready = '1';
   } catch (err) {
-    $('status').textContent = 'error: ' + err.message;
+    say('error: ' + err.message);
   }
 }
 

@@ -73,7 +73,7 @@ test('dashboard shows the seeded objects and a burst makes a cold one hot', asyn
     return b && b.textContent === 'hot';
   }, key, { timeout: 30000 });
   assert.equal(await target.textContent(), 'hot');
-  await page.waitForFunction((h) => Number(document.querySelector('#c-hot').textContent) > h, hot, { timeout: 10000 });
+  await page.waitForFunction((h) => Number(document.querySelector('#c-hot').textContent) > h, hot, { timeout: 30000 });
 
   // The explanation opens and names the chosen site.
   await page.locator(`#files tbody tr[data-key="${key}"] button`, { hasText: 'explain' }).click();
@@ -82,7 +82,7 @@ test('dashboard shows the seeded objects and a burst makes a cold one hot', asyn
   assert.match(text, /Chosen: aws/);
 
   // The charts have drawn something.
-  await page.waitForFunction(() => document.querySelectorAll('#tier-chart path').length === 3, null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll('#tier-chart path').length === 3, null, { timeout: 30000 });
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
   assert.deepEqual(errors, [], 'no JavaScript errors');
@@ -103,5 +103,5 @@ test('without the token the dashboard is read-only and says so', async () => {
   assert.match(await page.textContent('#status'), /read-only/);
   const row = page.locator('#files tbody tr').first();
   await row.locator('button', { hasText: 'burst 100' }).click();
-  await page.waitForFunction(() => /burst failed/.test(document.querySelector('#status').textContent), null, { timeout: 10000 });
+  await page.waitForFunction(() => /burst failed/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
 });
