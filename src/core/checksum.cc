@@ -15,8 +15,13 @@ struct StreamingDigest::Impl {
   }
 };
 
+// Fetched once: an implicit fetch (EVP_sha256()) on every init costs more than hashing a small
+// request. Fetched algorithms are immutable and safe to share between threads.
 static const EVP_MD* MdFor(StreamingDigest::Algorithm a) {
-  return a == StreamingDigest::Algorithm::kSha256 ? EVP_sha256() : EVP_md5();
+  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static const EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  const EVP_MD* md = a == StreamingDigest::Algorithm::kSha256 ? sha256 : md5;
+  return md ? md : (a == StreamingDigest::Algorithm::kSha256 ? EVP_sha256() : EVP_md5());
 }
 
 StreamingDigest::StreamingDigest(Algorithm algorithm)

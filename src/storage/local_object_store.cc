@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/checksum.h"
@@ -158,19 +159,20 @@ Result<std::pair<fs::path, PutResult>> LocalObjectStore::WriteTemp(ByteSource& d
   Sha256 sha;
   Md5 md5;
   int64_t total = 0;
-  std::vector<char> buf(kStreamChunk);
+  // Not zero-filled: a small body touches only the pages it uses.
+  auto buf = std::make_unique_for_overwrite<char[]>(kStreamChunk);
   Status st;
   for (;;) {
-    auto r = data.Read(buf.data(), buf.size());
+    auto r = data.Read(buf.get(), kStreamChunk);
     if (!r.ok()) {
       st = r.status();
       break;
     }
     if (*r == 0) break;
-    sha.Update(buf.data(), *r);
-    md5.Update(buf.data(), *r);
+    sha.Update(buf.get(), *r);
+    md5.Update(buf.get(), *r);
     total += static_cast<int64_t>(*r);
-    st = WriteAll(fd, buf.data(), *r);
+    st = WriteAll(fd, buf.get(), *r);
     if (!st.ok()) {
       st = Error(st.code(), st.message());
       break;
@@ -342,7 +344,8 @@ Result<PutResult> LocalObjectStore::CompleteMultipart(const std::string& blob,
   Md5 whole_md5;
   std::string md5_concat;
   int64_t total = 0;
-  std::vector<char> buf(kStreamChunk);
+  // Not zero-filled: a small body touches only the pages it uses.
+  auto buf = std::make_unique_for_overwrite<char[]>(kStreamChunk);
   Status st;
   int last = 0;
   for (const auto& p : parts) {
@@ -359,17 +362,17 @@ Result<PutResult> LocalObjectStore::CompleteMultipart(const std::string& blob,
     }
     Md5 part_md5;
     for (;;) {
-      ssize_t k = ::read(in, buf.data(), buf.size());
+      ssize_t k = ::read(in, buf.get(), kStreamChunk);
       if (k < 0 && errno == EINTR) continue;
       if (k < 0) {
         st = ErrnoError("read part", errno);
         break;
       }
       if (k == 0) break;
-      sha.Update(buf.data(), static_cast<size_t>(k));
-      part_md5.Update(buf.data(), static_cast<size_t>(k));
+      sha.Update(buf.get(), static_cast<size_t>(k));
+      part_md5.Update(buf.get(), static_cast<size_t>(k));
       total += k;
-      st = WriteAll(out, buf.data(), static_cast<size_t>(k));
+      st = WriteAll(out, buf.get(), static_cast<size_t>(k));
       if (!st.ok()) break;
     }
     ::close(in);
