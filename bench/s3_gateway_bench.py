@@ -67,6 +67,19 @@ def reset_peak(pids):
             pass
 
 
+def cpu_seconds(pids):
+    """User + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid):
     try:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
@@ -106,6 +119,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=8, help="duration of each 4 KiB case")
     ap.add_argument("--large-requests", type=int, default=16, help="requests per 64 MiB case")
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--warmup", type=float, default=3,
+                    help="seconds of unrecorded 4 KiB GETs and PUTs per server first (s3rver's JIT warms up)")
     ap.add_argument("--huge-mib", type=int, default=0,
                     help="also PUT and GET one object of this many MiB through the gateway (peak RSS)")
     ap.add_argument("--json", help="also write the raw results here")
@@ -178,6 +193,10 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
                 run_load(t, "put", size, key, ["--requests", "1", "--concurrency", "1"])
 
         small = ["--seconds", str(args.seconds), "--concurrency", str(args.concurrency)]
+        if args.warmup > 0:
+            for t in targets.values():
+                for op, key in [("get", "obj-small"), ("put", "put-small")]:
+                    run_load(t, op, SMALL, key, ["--seconds", str(args.warmup), "--concurrency", str(args.concurrency)])
         large = ["--requests", str(args.large_requests), "--concurrency", "2"]
         cases = [("GET 4 KiB", "get", SMALL, "obj-small", small),
                  ("PUT 4 KiB", "put", SMALL, "put-small", small),
@@ -190,19 +209,23 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
                 for tname, t in targets.items():
                     pids = t["pids"]()
                     reset_peak(pids)
+                    cpu0 = cpu_seconds(pids)
                     r = run_load(t, op, size, key, extra)
                     r["peak_rss_mb"] = peak_rss_kb(pids) / 1024
+                    r["cpu_us_per_req"] = 1e6 * (cpu_seconds(pids) - cpu0) / max(r["requests"], 1)
                     results.setdefault((name, tname), []).append(r)
                     print(f"run {run + 1}/{args.runs} {name:10} {tname:8} {r['rps']:9.1f} req/s "
                           f"{r['mbps']:8.1f} MB/s p99 {r['p99_ms']:8.2f} ms rss {r['peak_rss_mb']:6.1f} MB"
-                          f" errors {r['errors']}", flush=True)
+                          f" cpu/req {r['cpu_us_per_req']:9.0f} us errors {r['errors']}", flush=True)
             pids = [ng.pid] + children(ng.pid)
             reset_peak(pids)
+            cpu0 = cpu_seconds(pids)
             r = run_load({"endpoint": f"http://127.0.0.1:{ng_port}"}, "get", LARGE, "obj-large", large + ["--plain"])
             r["peak_rss_mb"] = peak_rss_kb(pids) / 1024
+            r["cpu_us_per_req"] = 1e6 * (cpu_seconds(pids) - cpu0) / max(r["requests"], 1)
             results.setdefault(("GET 64 MiB", "nginx"), []).append(r)
             print(f"run {run + 1}/{args.runs} GET 64 MiB nginx    {r['rps']:9.1f} req/s {r['mbps']:8.1f} MB/s "
-                  f"p99 {r['p99_ms']:8.2f} ms rss {r['peak_rss_mb']:6.1f} MB", flush=True)
+                  f"p99 {r['p99_ms']:8.2f} ms rss {r['peak_rss_mb']:6.1f} MB cpu/req {r['cpu_us_per_req']:9.0f} us", flush=True)
 
         if args.huge_mib:
             size = args.huge_mib << 20
@@ -221,8 +244,8 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
         print()
         print(f"Medians of {args.runs} runs ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
               f"concurrency {args.concurrency} for 4 KiB, 2 for 64 MiB)")
-        print("| case | server | req/s | MB/s | p99 ms | peak RSS MB | gateway / baseline |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        print("| case | server | req/s | MB/s | p99 ms | peak RSS MB | server CPU µs/req | gateway / baseline |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
         for name, *_ in cases:
             for tname in ["gateway", "s3rver"] + (["nginx"] if name == "GET 64 MiB" else []):
                 ratio = ""
@@ -230,10 +253,17 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
                     field = "rps" if "4 KiB" in name else "mbps"
                     ratio = f"{med(name, 'gateway', field) / max(med(name, tname, field), 1e-9):.2f}x"
                 print(f"| {name} | {tname} | {med(name, tname, 'rps'):.1f} | {med(name, tname, 'mbps'):.1f} | "
-                      f"{med(name, tname, 'p99_ms'):.2f} | {med(name, tname, 'peak_rss_mb'):.1f} | {ratio} |")
+                      f"{med(name, tname, 'p99_ms'):.2f} | {med(name, tname, 'peak_rss_mb'):.1f} | "
+                      f"{med(name, tname, 'cpu_us_per_req'):.0f} | {ratio} |")
         small_ratio = med("GET 4 KiB", "gateway", "rps") / med("GET 4 KiB", "s3rver", "rps")
         large_ratio = med("GET 64 MiB", "gateway", "mbps") / med("GET 64 MiB", "nginx", "mbps")
+        run_ratios = [g["rps"] / max(s["rps"], 1e-9)
+                      for g, s in zip(results[("GET 4 KiB", "gateway")], results[("GET 4 KiB", "s3rver")])]
+        cpu_ratio = med("GET 4 KiB", "s3rver", "cpu_us_per_req") / max(med("GET 4 KiB", "gateway", "cpu_us_per_req"), 1e-9)
         print()
+        print(f"4 KiB GET, gateway / s3rver per run: {', '.join(f'{x:.1f}x' for x in run_ratios)}; "
+              f"server CPU per request: s3rver uses {cpu_ratio:.1f}x the gateway's; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"goal 4 KiB GET >= 10x s3rver: {small_ratio:.1f}x — {'met' if small_ratio >= 10 else 'NOT met'}")
         print(f"goal 64 MiB GET >= 50% of nginx: {100 * large_ratio:.0f}% — {'met' if large_ratio >= 0.5 else 'NOT met'}")
         if args.json:
