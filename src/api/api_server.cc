@@ -270,14 +270,19 @@ void ApiServer::RegisterRoutes() {
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(const_cast<SiteRegistry*>(c.sites), res, "the site registry")) return;
         json out = json::array();
+        ChaosState chaos;
+        if (c.chaos) chaos = c.chaos->Snapshot();
         for (const auto& s : c.sites->sites()) {
           const auto& k = s.config;
+          SiteChaos sc = chaos.For(k.name);
           out.push_back({{"name", k.name}, {"provider", k.provider}, {"region", k.region},
                          {"class", TierName(k.storage_class)}, {"type", k.type},
                          {"encrypted", k.encrypted}, {"latency_ms", k.p95_ms}, {"p95_ms", k.p95_ms},
                          {"cost_per_gb", k.cost_per_gb_month}, {"get_per_1k", k.get_per_1k},
-                         {"put_per_1k", k.put_per_1k}, {"egress_per_gb", k.egress_per_gb},
-                         {"capacity_bytes", k.capacity_bytes}, {"up", true}});
+                         {"put_per_1k", k.put_per_1k}, {"retrieval_per_gb", k.retrieval_per_gb},
+                         {"egress_per_gb", k.egress_per_gb}, {"min_storage_days", k.min_storage_days},
+                         {"capacity_bytes", k.capacity_bytes}, {"up", !sc.failed},
+                         {"chaos", sc.ToJson()}});
         }
         SendJson(res, 200, out);
       });

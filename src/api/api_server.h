@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "migrator/migrator.h"
 #include "optimizer/optimizer.h"
+#include "storage/chaos_state.h"
 #include "storage/site_registry.h"
 #include "store/metadata_store.h"
 #include "stream/access_consumer.h"
@@ -38,6 +39,7 @@ struct ApiContext {
   EventBus* bus = nullptr;
   RuntimePolicy* policy = nullptr;
   MetricsRegistry* metrics = nullptr;
+  ChaosController* chaos = nullptr;  // GET /endpoints shows each site's chaos
   const Clock* clock = nullptr;
   std::string admin_token;
   double heat_tau_s = 1800;

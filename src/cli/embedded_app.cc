@@ -8,6 +8,7 @@
 #include <random>
 
 #include "api/admin_token.h"
+#include "api/chaos_routes.h"
 #include "gateway/s3_credentials.h"
 #include "replay/zipf_workload.h"
 
@@ -54,7 +55,13 @@ Status EmbeddedApp::Build() {
                                   {{"dropped"}, static_cast<double>(s.dropped)},
                                   {{"waiting"}, static_cast<double>(s.depth)}};
                             });
-  DIM_ASSIGN_OR_RETURN(sites_, MakeSiteRegistry(config_));
+  chaos_ = std::make_shared<ChaosController>(store_.get(), clock_, config_.chaos.refresh_ms);
+  SiteStackOptions stack;
+  stack.chaos = chaos_;
+  stack.retry = true;
+  stack.metrics = &metrics_;
+  stack.clock = &clock_;
+  DIM_ASSIGN_OR_RETURN(sites_, MakeSiteRegistry(config_, stack));
   policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, config_.policy.enforce_encryption);
   predictor_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
   ConsumerOptions co;
@@ -101,11 +108,13 @@ Status EmbeddedApp::Build() {
   ctx.bus = bus_.get();
   ctx.policy = policy_.get();
   ctx.metrics = &metrics_;
+  ctx.chaos = chaos_.get();
   ctx.clock = &clock_;
   ctx.admin_token = admin_token_;
   ctx.heat_tau_s = config_.stream.heat_tau_s;
   ctx.version = DIM_VERSION;
   api_ = std::make_unique<ApiServer>(ctx);
+  RegisterChaosRoutes(*api_, chaos_);
   return Status::OK();
 }
 

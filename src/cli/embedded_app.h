@@ -56,6 +56,7 @@ class EmbeddedApp {
   std::string admin_token_;
   std::unique_ptr<SqliteMetadataStore> store_;
   std::unique_ptr<MemoryEventBus> bus_;
+  std::shared_ptr<ChaosController> chaos_;
   SiteRegistry sites_;
   std::unique_ptr<RuntimePolicy> policy_;
   std::unique_ptr<PredictorSlot> predictor_;

@@ -196,6 +196,25 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("migrator.backlog_alert_threshold", Kind::kInt,
                 F(migrator.backlog_alert_threshold),
                 "Alert migration_backlog when more tasks than this are queued.", 0, 1e9),
+      P<Config>("storage.retry_max_attempts", Kind::kInt, F(storage.retry_max_attempts),
+                "Tries per storage call on retryable errors (throttling, 5xx, dropped "
+                "connections), the first included; 1 disables retries.",
+                1, 100),
+      P<Config>("storage.retry_base_ms", Kind::kInt, F(storage.retry_base_ms),
+                "First storage retry waits up to this (exponential backoff, full jitter).", 1,
+                600000),
+      P<Config>("storage.retry_max_ms", Kind::kInt, F(storage.retry_max_ms),
+                "Cap on one storage retry wait; a longer Retry-After from the server hands the "
+                "error to the caller instead.",
+                1, 3600000),
+      P<Config>("storage.connect_timeout_ms", Kind::kInt, F(storage.connect_timeout_ms),
+                "s3/gcs/azure: TCP and TLS connect timeout.", 1, 600000),
+      P<Config>("storage.idle_timeout_ms", Kind::kInt, F(storage.idle_timeout_ms),
+                "s3/gcs/azure: a request whose transfer makes no progress for this long fails.",
+                1000, 3600000),
+      P<Config>("chaos.refresh_ms", Kind::kInt, F(chaos.refresh_ms),
+                "How often each process re-reads the chaos state (POST /chaos/*) from the store.",
+                1, 600000),
       P<Config>("demo.objects", Kind::kInt, F(demo.objects), "Objects `dim demo` seeds.", 0,
                 1000000),
       P<Config>("demo.rate", Kind::kDouble, F(demo.rate),
@@ -212,7 +231,8 @@ const std::vector<Prop<SiteConfig>>& SiteProps() {
       P<SiteConfig>("name", Kind::kString, S(name), "Unique site name ([a-z0-9_-])."),
       P<SiteConfig>("provider", Kind::kString, S(provider),
                     "Provider, for the one-replica-per-provider rule."),
-      P<SiteConfig>("region", Kind::kString, S(region), "Region (informational)."),
+      P<SiteConfig>("region", Kind::kString, S(region),
+                    "Region; s3: also the SigV4 signing region (gcs signs for \"auto\")."),
       P<SiteConfig>("class", Kind::kTier, S(storage_class),
                     "Storage class: the tier this site serves."),
       P<SiteConfig>("encrypted", Kind::kBool, S(encrypted), "Data at rest is encrypted."),
@@ -234,7 +254,9 @@ const std::vector<Prop<SiteConfig>>& SiteProps() {
                     {"local", "s3", "gcs", "azure"}),
       P<SiteConfig>("path", Kind::kString, S(path),
                     "local: directory (relative: under data_dir/sites)."),
-      P<SiteConfig>("endpoint", Kind::kString, S(endpoint), "s3/gcs/azure: base URL."),
+      P<SiteConfig>("endpoint", Kind::kString, S(endpoint),
+                    "s3/gcs/azure: base URL (empty: s3 https://s3.<region>.amazonaws.com, gcs "
+                    "https://storage.googleapis.com, azure https://<account>.blob.core.windows.net)."),
       P<SiteConfig>("bucket", Kind::kString, S(bucket), "s3/gcs: bucket; azure: container."),
       P<SiteConfig>("access_key", Kind::kString, S(access_key),
                     "s3: access key id; gcs: HMAC key id; azure: account name."),
@@ -245,10 +267,14 @@ const std::vector<Prop<SiteConfig>>& SiteProps() {
                     "s3: path-style addressing (false: virtual-hosted)."),
       P<SiteConfig>("sse", Kind::kString, S(sse), "s3: server-side encryption to request.",
                     -INFINITY, INFINITY, {"", "AES256", "aws:kms"}),
-      P<SiteConfig>("part_size_mb", Kind::kInt, S(part_size_mb), "Multipart part size (MiB).", 5,
-                    5120),
+      P<SiteConfig>("part_size_mb", Kind::kInt, S(part_size_mb),
+                    "s3/gcs: multipart part size; azure: block size (MiB). An upload holds up to "
+                    "part_size_mb x upload_concurrency in memory.",
+                    5, 5120),
       P<SiteConfig>("upload_concurrency", Kind::kInt, S(upload_concurrency),
-                    "Parts uploaded in parallel.", 1, 64),
+                    "Parts (blocks) uploaded in parallel.", 1, 64),
+      P<SiteConfig>("create_bucket", Kind::kBool, S(create_bucket),
+                    "s3/gcs/azure: create the bucket (container) when a request finds it missing."),
   };
   return props;
 }
@@ -526,6 +552,9 @@ std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
   if (c.policy.warm_threshold > c.policy.hot_threshold) {
     add(0, "policy.warm_threshold must not exceed policy.hot_threshold");
   }
+  if (c.storage.retry_base_ms > c.storage.retry_max_ms) {
+    add(0, "storage.retry_base_ms must not exceed storage.retry_max_ms");
+  }
   if (c.migrator.backoff_base_ms > c.migrator.backoff_max_ms) {
     add(0, "migrator.backoff_base_ms must not exceed migrator.backoff_max_ms");
   }
@@ -544,9 +573,24 @@ std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
     if (!names.insert(s.name).second) add(s.line, "duplicate site name '" + s.name + "'");
     if (s.provider.empty()) add(s.line, where + ": provider is required");
     if (s.type == "local" && s.path.empty()) add(s.line, where + ": path is required for type local");
-    if ((s.type == "s3" || s.type == "gcs" || s.type == "azure") &&
-        (s.endpoint.empty() || s.bucket.empty())) {
-      add(s.line, where + ": endpoint and bucket are required for type " + s.type);
+    if ((s.type == "s3" || s.type == "gcs" || s.type == "azure") && s.bucket.empty()) {
+      add(s.line, where + ": bucket is required for type " + s.type +
+                      (s.type == "azure" ? " (the container)" : ""));
+    }
+    if ((s.type == "s3" || s.type == "gcs") && s.access_key.empty() != s.secret_key.empty()) {
+      add(s.line, where + ": access_key and secret_key must be set together");
+    }
+    if (s.type == "azure" && (s.access_key.empty() || s.secret_key.empty())) {
+      add(s.line, where + ": access_key (the storage account) and secret_key (its key) are required for type azure");
+    }
+    if (s.type == "gcs" && s.create_bucket) {
+      add(s.line, where + ": create_bucket is not supported on gcs (creating a GCS bucket needs a project id); create it beforehand");
+    }
+    if (s.type == "gcs" && !s.sse.empty()) {
+      add(s.line, where + ": sse is not supported on gcs (GCS encrypts all data at rest); leave it empty");
+    }
+    if (!s.endpoint.empty() && s.endpoint.rfind("http://", 0) != 0 && s.endpoint.rfind("https://", 0) != 0) {
+      add(s.line, where + ": endpoint must start with http:// or https://");
     }
   }
   if (c.policy.rf > static_cast<int64_t>(c.sites.size()) && !c.sites.empty()) {

@@ -42,8 +42,9 @@ struct SiteConfig {
   std::string session_token;   // s3: optional STS session token
   bool path_style = true;      // s3: path-style (true) or virtual-hosted (false) addressing
   std::string sse;             // s3: server-side encryption to request ("", "AES256", "aws:kms")
-  int64_t part_size_mb = 16;   // s3/azure: multipart part / block size
+  int64_t part_size_mb = 8;    // s3/azure: multipart part / block size
   int64_t upload_concurrency = 4;
+  bool create_bucket = false;  // s3/gcs/azure: create the bucket/container when missing
   int line = 0;  // where the site was declared in the file (0: built in)
 };
 
@@ -128,6 +129,16 @@ struct Config {
     int64_t poll_interval_ms = 200;
     int64_t backlog_alert_threshold = 20;
   } migrator;
+  struct {
+    int64_t retry_max_attempts = 5;  // tries per storage call, the first included
+    int64_t retry_base_ms = 100;     // first retry waits up to this (exponential, full jitter)
+    int64_t retry_max_ms = 5000;     // cap on one wait (a longer Retry-After ends the retries)
+    int64_t connect_timeout_ms = 5000;
+    int64_t idle_timeout_ms = 60000;  // a transfer with no progress for this long fails
+  } storage;
+  struct {
+    int64_t refresh_ms = 1000;  // how often each process re-reads the chaos state from the store
+  } chaos;
   struct {
     int64_t objects = 200;
     double rate = 20;   // events per second from the traffic generator

@@ -3,6 +3,7 @@
 // found") and a message with context. Result<T> holds either a value or a non-OK Status.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,14 +75,24 @@ class [[nodiscard]] Status {
 
   // "NotFound: no such object demo/x" (or "OK").
   std::string ToString() const;
-  // Same code, message prefixed with "context: ".
+  // Same code, message prefixed with "context: " (the retry hint is kept).
   Status WithContext(std::string_view context) const;
+
+  // A server's hint of how long to wait before retrying (HTTP Retry-After), in ms; 0: none.
+  // Retry loops wait at least this long; it is not part of equality.
+  int64_t retry_after_ms() const { return retry_after_ms_; }
+  Status WithRetryAfterMs(int64_t ms) const {
+    Status s = *this;
+    s.retry_after_ms_ = ms < 0 ? 0 : ms;
+    return s;
+  }
 
   bool operator==(const Status& o) const { return code_ == o.code_ && message_ == o.message_; }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  int64_t retry_after_ms_ = 0;
 };
 
 // A value or the Status saying why there is none. Constructing from an OK Status is a bug and

@@ -28,6 +28,15 @@ TEST(StatusTest, OkAndErrors) {
   EXPECT_FALSE(Status::DataLoss("x").IsRetryable());
 }
 
+TEST(StatusTest, RetryHintSurvivesContext) {
+  Status s = Status::Unavailable("503 SlowDown").WithRetryAfterMs(2000);
+  EXPECT_EQ(s.retry_after_ms(), 2000);
+  EXPECT_EQ(s.WithContext("site aws").retry_after_ms(), 2000);
+  EXPECT_EQ(Status::Unavailable("x").retry_after_ms(), 0);
+  EXPECT_EQ(Status::Unavailable("x").WithRetryAfterMs(-5).retry_after_ms(), 0);
+  EXPECT_EQ(s, Status::Unavailable("503 SlowDown"));  // the hint is not part of equality
+}
+
 TEST(StatusTest, ResultPropagates) {
   EXPECT_EQ(Quarter(8).value(), 2);
   auto r = Quarter(6);

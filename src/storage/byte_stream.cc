@@ -29,6 +29,23 @@ Result<size_t> LimitedSource::Read(char* buf, size_t n) {
   return k;
 }
 
+Result<size_t> WindowSource::Read(char* buf, size_t n) {
+  while (skip_ > 0) {
+    char scratch[16384];
+    DIM_ASSIGN_OR_RETURN(
+        size_t k,
+        inner_->Read(scratch, static_cast<size_t>(std::min<int64_t>(skip_, sizeof scratch))));
+    if (k == 0) return size_t{0};
+    skip_ -= static_cast<int64_t>(k);
+  }
+  if (left_ == 0) return size_t{0};
+  size_t want =
+      left_ < 0 ? n : static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
+  DIM_ASSIGN_OR_RETURN(size_t k, inner_->Read(buf, want));
+  if (left_ > 0) left_ -= static_cast<int64_t>(k);
+  return k;
+}
+
 Result<size_t> PatternSource::Read(char* buf, size_t n) {
   size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
   for (size_t i = 0; i < k; ++i) {

@@ -62,6 +62,20 @@ class LimitedSource final : public ByteSource {
   int64_t left_;
 };
 
+// Serves bytes [skip, skip + limit) of the inner stream (limit -1: to the end); for a server that
+// answered a ranged request with the whole object.
+class WindowSource final : public ByteSource {
+ public:
+  WindowSource(std::unique_ptr<ByteSource> inner, int64_t skip, int64_t limit)
+      : inner_(std::move(inner)), skip_(skip), left_(limit) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+  int64_t skip_;
+  int64_t left_;
+};
+
 // Deterministic pseudo-random bytes (xorshift64) generated on the fly: test data and demo
 // objects of any size without memory proportional to it.
 class PatternSource final : public ByteSource {

@@ -1,0 +1,59 @@
+#include "storage/http_ranges.h"
+
+#include <cstdlib>
+
+namespace dim {
+namespace {
+
+Status PastTheEnd(const std::string& what, int64_t offset, int64_t size) {
+  return Status::OutOfRange(what + ": range starts at " + std::to_string(offset) +
+                            " beyond the end (" + std::to_string(size) + " bytes)");
+}
+
+}  // namespace
+
+HttpRangePlan PlanRange(const std::optional<ByteRange>& range) {
+  HttpRangePlan p;
+  if (!range || (range->offset == 0 && range->length < 0)) return p;  // the whole object
+  if (range->offset < 0 || range->length == 0) {
+    p.from_size = true;
+    p.range = range;
+    return p;
+  }
+  p.range = range;
+  p.header = "bytes=" + std::to_string(range->offset) + "-";
+  if (range->length > 0) p.header += std::to_string(range->offset + range->length - 1);
+  return p;
+}
+
+Result<std::unique_ptr<ByteSource>> RangeFromSize(int64_t size, const ByteRange& range,
+                                                  const std::string& what) {
+  if (range.offset < 0 || (range.offset >= size && size > 0) || (size == 0 && range.offset > 0)) {
+    return PastTheEnd(what, range.offset, size);
+  }
+  return std::unique_ptr<ByteSource>(new StringSource(""));
+}
+
+Result<std::unique_ptr<ByteSource>> RangedBody(HttpClient::Streamed answer,
+                                               const HttpRangePlan& plan, const std::string& what) {
+  const auto& r = answer.response;
+  if (!plan.range) return std::move(answer.body);
+  const ByteRange& range = *plan.range;
+  if (r.status == 206) {
+    // Azurite answers a range past the end with an empty 206 ("bytes 10-9/10"), not a 416.
+    auto cr = ParseContentRange(r.Header("content-range"));
+    if (cr && (cr->start > cr->end || (cr->total >= 0 && cr->start >= cr->total))) {
+      return PastTheEnd(what, range.offset, cr->total);
+    }
+    return std::move(answer.body);
+  }
+  // A 200 to a ranged request: the server ignored the range; cut the window out here.
+  int64_t total = std::strtoll(r.Header("content-length").c_str(), nullptr, 10);
+  if (range.offset >= total && (total > 0 || range.offset > 0)) {
+    return PastTheEnd(what, range.offset, total);
+  }
+  return std::unique_ptr<ByteSource>(
+      new WindowSource(std::move(answer.body), range.offset, range.length));
+}
+
+}  // namespace dim
