@@ -275,13 +275,32 @@ void ApiServer::RegisterRoutes() {
         for (const auto& s : c.sites->sites()) {
           const auto& k = s.config;
           SiteChaos sc = chaos.For(k.name);
-          out.push_back({{"name", k.name}, {"provider", k.provider}, {"region", k.region},
-                         {"class", TierName(k.storage_class)}, {"type", k.type},
-                         {"encrypted", k.encrypted}, {"latency_ms", k.p95_ms}, {"p95_ms", k.p95_ms},
-                         {"cost_per_gb", k.cost_per_gb_month}, {"get_per_1k", k.get_per_1k},
-                         {"put_per_1k", k.put_per_1k}, {"retrieval_per_gb", k.retrieval_per_gb},
-                         {"egress_per_gb", k.egress_per_gb}, {"min_storage_days", k.min_storage_days},
-                         {"capacity_bytes", k.capacity_bytes}, {"up", !sc.failed},
+          EndpointHealth::SiteHealth h =
+              c.health ? c.health->Get(k.name) : EndpointHealth::SiteHealth{};
+          json health = {{"up", h.up},
+                         {"probed", h.probed},
+                         {"consecutive_failures", h.consecutive_failures},
+                         {"last_probe_ms", h.last_probe_ms},
+                         {"last_ok_ms", h.last_ok_ms},
+                         {"latency_ms", h.latency_ms},
+                         {"error", h.last_error}};
+          out.push_back({{"name", k.name},
+                         {"provider", k.provider},
+                         {"region", k.region},
+                         {"class", TierName(k.storage_class)},
+                         {"type", k.type},
+                         {"encrypted", k.encrypted},
+                         {"latency_ms", k.p95_ms},
+                         {"p95_ms", k.p95_ms},
+                         {"cost_per_gb", k.cost_per_gb_month},
+                         {"get_per_1k", k.get_per_1k},
+                         {"put_per_1k", k.put_per_1k},
+                         {"retrieval_per_gb", k.retrieval_per_gb},
+                         {"egress_per_gb", k.egress_per_gb},
+                         {"min_storage_days", k.min_storage_days},
+                         {"capacity_bytes", k.capacity_bytes},
+                         {"up", h.up && !sc.failed},
+                         {"health", health},
                          {"chaos", sc.ToJson()}});
         }
         SendJson(res, 200, out);

@@ -16,6 +16,7 @@
 #include "migrator/migrator.h"
 #include "optimizer/optimizer.h"
 #include "storage/chaos_state.h"
+#include "storage/endpoint_health.h"
 #include "storage/site_registry.h"
 #include "store/metadata_store.h"
 #include "stream/access_consumer.h"
@@ -40,6 +41,7 @@ struct ApiContext {
   RuntimePolicy* policy = nullptr;
   MetricsRegistry* metrics = nullptr;
   ChaosController* chaos = nullptr;  // GET /endpoints shows each site's chaos
+  const EndpointHealth* health = nullptr;  // ... and its probed health
   const Clock* clock = nullptr;
   std::string admin_token;
   double heat_tau_s = 1800;

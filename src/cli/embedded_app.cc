@@ -62,6 +62,10 @@ Status EmbeddedApp::Build() {
   stack.metrics = &metrics_;
   stack.clock = &clock_;
   DIM_ASSIGN_OR_RETURN(sites_, MakeSiteRegistry(config_, stack));
+  EndpointHealthOptions ho;
+  ho.interval_ms = config_.health.probe_interval_ms;
+  ho.down_after = static_cast<int>(config_.health.down_after);
+  health_ = std::make_unique<EndpointHealth>(sites_, store_.get(), metrics_, clock_, ho);
   policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, config_.policy.enforce_encryption);
   predictor_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
   ConsumerOptions co;
@@ -75,6 +79,11 @@ Status EmbeddedApp::Build() {
   DIM_RETURN_IF_ERROR(consumer_->Init());
   optimizer_ = std::make_unique<Optimizer>(*store_, config_.sites, *predictor_, *policy_, clock_,
                                            metrics_, OptimizerOptions::FromConfig(config_));
+  // New data goes only to sites that answer their probes and are not failed by chaos.
+  optimizer_->SetSiteAvailability(
+      [health = health_.get(), chaos = chaos_](const std::string& site) {
+        return health->IsUp(site) && !chaos->For(site).failed;
+      });
   migrator_ = std::make_unique<Migrator>(*store_, sites_, *policy_, clock_, metrics_,
                                          MigratorOptions::FromConfig(config_));
   writer_ = std::make_unique<ObjectWriter>(*store_, sites_, *optimizer_, clock_,
@@ -109,6 +118,7 @@ Status EmbeddedApp::Build() {
   ctx.policy = policy_.get();
   ctx.metrics = &metrics_;
   ctx.chaos = chaos_.get();
+  ctx.health = health_.get();
   ctx.clock = &clock_;
   ctx.admin_token = admin_token_;
   ctx.heat_tau_s = config_.stream.heat_tau_s;
@@ -146,6 +156,7 @@ Status EmbeddedApp::Start() {
     return st;
   }
   running_ = true;
+  health_->Start();
   consumer_->Start();
   optimizer_->Start(config_.optimizer.interval_s);
   migrator_->Start();
@@ -157,14 +168,16 @@ Status EmbeddedApp::Start() {
 
 void EmbeddedApp::Stop() {
   if (!running_.exchange(false)) return;
-  spdlog::info("stopping: S3 gateway, API, traffic, optimizer, migrator (handing back leased tasks), "
-               "consumer (flushing)");
+  spdlog::info(
+      "stopping: S3 gateway, API, traffic, optimizer, migrator (handing back leased tasks), "
+      "consumer (flushing), health probes");
   if (s3_) s3_->Stop();
   if (api_) api_->Stop();
   if (traffic_.joinable()) traffic_.join();
   if (optimizer_) optimizer_->Stop();
   if (migrator_) migrator_->Stop();
   if (consumer_) consumer_->Stop();
+  if (health_) health_->Stop();
   spdlog::info("stopped cleanly");
 }
 

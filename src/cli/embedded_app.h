@@ -58,6 +58,7 @@ class EmbeddedApp {
   std::unique_ptr<MemoryEventBus> bus_;
   std::shared_ptr<ChaosController> chaos_;
   SiteRegistry sites_;
+  std::unique_ptr<EndpointHealth> health_;
   std::unique_ptr<RuntimePolicy> policy_;
   std::unique_ptr<PredictorSlot> predictor_;
   std::unique_ptr<AccessConsumer> consumer_;

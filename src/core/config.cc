@@ -215,6 +215,13 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("chaos.refresh_ms", Kind::kInt, F(chaos.refresh_ms),
                 "How often each process re-reads the chaos state (POST /chaos/*) from the store.",
                 1, 600000),
+      P<Config>("health.probe_interval_ms", Kind::kInt, F(health.probe_interval_ms),
+                "How often every site's endpoint is probed (dim_endpoint_up, endpoint_down alerts).",
+                100, 3600000),
+      P<Config>("health.down_after", Kind::kInt, F(health.down_after),
+                "Failed probes in a row before a site counts as down (alert raised, no new data "
+                "placed there).",
+                1, 1000),
       P<Config>("demo.objects", Kind::kInt, F(demo.objects), "Objects `dim demo` seeds.", 0,
                 1000000),
       P<Config>("demo.rate", Kind::kDouble, F(demo.rate),

@@ -140,6 +140,10 @@ struct Config {
     int64_t refresh_ms = 1000;  // how often each process re-reads the chaos state from the store
   } chaos;
   struct {
+    int64_t probe_interval_ms = 10000;  // how often every site is probed
+    int64_t down_after = 2;             // failed probes in a row before a site is down
+  } health;
+  struct {
     int64_t objects = 200;
     double rate = 20;   // events per second from the traffic generator
     double skew = 1.1;  // Zipf exponent

@@ -164,7 +164,8 @@ TEST_F(ChaosApiTest, ThrottlingStillMovesDataThroughRetries) {
 }
 
 TEST_F(ChaosApiTest, FailedEndpointErrorsNameIt) {
-  ASSERT_EQ(Post("/chaos/fail/aws", "").first, 200);
+  // The only replica's site fails: the move to the hot site cannot read it, and says why.
+  ASSERT_EQ(Post("/chaos/fail/azure", "").first, 200);
   std::string key = ColdOnAzure();
   ASSERT_FALSE(key.empty());
   ASSERT_EQ(Post("/simulate?key=" + key + "&events=100", "").first, 200);
@@ -178,7 +179,7 @@ TEST_F(ChaosApiTest, FailedEndpointErrorsNameIt) {
       },
       90))
       << "no failed copy attempt for " << key;
-  EXPECT_NE(error.find("aws"), std::string::npos) << error;
+  EXPECT_NE(error.find("site azure"), std::string::npos) << error;
   EXPECT_NE(error.find("failed by chaos"), std::string::npos) << error;
   // Nothing moved: the object is still served from azure.
   json f = Get("/files/" + key);
@@ -186,6 +187,22 @@ TEST_F(ChaosApiTest, FailedEndpointErrorsNameIt) {
   for (const auto& r : f["replicas_detail"])
     azure_live |= r["site"] == "azure" && r["state"] == "live";
   EXPECT_TRUE(azure_live) << f.dump(2);
+}
+
+TEST_F(ChaosApiTest, FailedSiteReceivesNoNewData) {
+  ASSERT_EQ(Post("/chaos/fail/aws", "").first, 200);
+  std::string key = ColdOnAzure();
+  ASSERT_FALSE(key.empty());
+  auto r = Post("/simulate?key=" + key + "&events=100", "");
+  ASSERT_EQ(r.first, 200) << r.second;
+  json f = Get("/files/" + key);
+  for (const auto& s : f["sites"]) EXPECT_NE(s, "aws") << f.dump(2);
+  for (const auto& t : CopiesOf(key)) EXPECT_NE(t["dst"], "aws") << t.dump();
+  bool aws_down = false;
+  for (const auto& e : Get("/endpoints")) {
+    if (e["name"] == "aws") aws_down = e["up"] == false;
+  }
+  EXPECT_TRUE(aws_down);
 }
 
 TEST_F(ChaosApiTest, CorruptionIsCaughtByTheChecksum) {
