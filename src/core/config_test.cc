@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace dim {
 namespace {
 
@@ -126,6 +128,74 @@ TEST(ConfigTest, HostPortParsing) {
   EXPECT_FALSE(ParseHostPort("h:99999").ok());
   EXPECT_FALSE(ParseHostPort("h:").ok());
   EXPECT_EQ(ParseHostPort("[::1]:80")->host, "::1");
+}
+
+TEST(ConfigTest, ShippedCatalogLoads) {
+  auto r = LoadConfigFile(std::string(DIM_SOURCE_DIR) + "/config/catalog.toml", NoEnv(), NoNames());
+  ASSERT_TRUE(r.ok()) << r.ErrorText("config/catalog.toml");
+  ASSERT_EQ(r.config.sites.size(), 9u);
+  std::map<std::string, const SiteConfig*> by_name;
+  std::map<Tier, int> per_tier;
+  for (const auto& s : r.config.sites) {
+    by_name[s.name] = &s;
+    per_tier[s.storage_class]++;
+    EXPECT_TRUE(s.encrypted) << s.name;
+    EXPECT_GT(s.cost_per_gb_month, 0) << s.name;
+    EXPECT_EQ(s.type, "local") << s.name;
+  }
+  EXPECT_EQ(per_tier[Tier::kHot], 3);
+  EXPECT_EQ(per_tier[Tier::kWarm], 3);
+  EXPECT_EQ(per_tier[Tier::kCold], 3);
+  for (const char* n :
+       {"aws-standard", "aws-standard-ia", "aws-glacier-ir", "azure-hot", "azure-cool",
+        "azure-cold", "gcs-standard", "gcs-nearline", "gcs-coldline"}) {
+    ASSERT_TRUE(by_name.count(n)) << n;
+  }
+  EXPECT_DOUBLE_EQ(by_name["aws-standard"]->cost_per_gb_month, 0.023);
+  EXPECT_DOUBLE_EQ(by_name["aws-glacier-ir"]->retrieval_per_gb, 0.03);
+  EXPECT_EQ(by_name["aws-glacier-ir"]->min_storage_days, 90);
+  EXPECT_DOUBLE_EQ(by_name["azure-cold"]->cost_per_gb_month, 0.0036);
+  EXPECT_EQ(by_name["azure-cool"]->min_storage_days, 30);
+  EXPECT_DOUBLE_EQ(by_name["gcs-nearline"]->cost_per_gb_month, 0.010);
+  EXPECT_DOUBLE_EQ(by_name["gcs-standard"]->egress_per_gb, 0.12);
+  // Within each provider, colder classes store for less and charge for reading.
+  for (const char* p : {"aws", "azure", "gcs"}) {
+    std::string prov(p);
+    std::vector<const SiteConfig*> v;
+    for (const auto& s : r.config.sites) {
+      if (s.name.rfind(prov + "-", 0) == 0) v.push_back(&s);
+    }
+    ASSERT_EQ(v.size(), 3u) << p;
+    EXPECT_GT(v[0]->cost_per_gb_month, v[1]->cost_per_gb_month) << p;
+    EXPECT_GT(v[1]->cost_per_gb_month, v[2]->cost_per_gb_month) << p;
+    EXPECT_LT(v[0]->retrieval_per_gb, v[1]->retrieval_per_gb) << p;
+    EXPECT_LT(v[1]->min_storage_days, v[2]->min_storage_days) << p;
+  }
+}
+
+TEST(ConfigTest, CloudSitesAreValidated) {
+  auto errors_of = [](const std::string& site) {
+    auto r = LoadConfigText("[[sites]]\nname = \"x\"\nprovider = \"p\"\n" + site, "c.toml", NoEnv(),
+                            NoNames());
+    return r.ErrorText("c.toml");
+  };
+  EXPECT_NE(errors_of("type = \"s3\"\n").find("bucket is required"), std::string::npos);
+  EXPECT_NE(errors_of("type = \"s3\"\nbucket = \"b\"\naccess_key = \"a\"\n").find("set together"),
+            std::string::npos);
+  EXPECT_NE(errors_of("type = \"azure\"\nbucket = \"c\"\n").find("storage account"),
+            std::string::npos);
+  EXPECT_NE(errors_of("type = \"gcs\"\nbucket = \"b\"\nsse = \"AES256\"\n").find("GCS encrypts"),
+            std::string::npos);
+  EXPECT_NE(errors_of("type = \"gcs\"\nbucket = \"b\"\ncreate_bucket = true\n")
+                .find("create it beforehand"),
+            std::string::npos);
+  EXPECT_NE(
+      errors_of("type = \"s3\"\nbucket = \"b\"\nendpoint = \"s3.amazonaws.com\"\n").find("http://"),
+      std::string::npos);
+  EXPECT_NE(errors_of("type = \"s3\"\nbucket = \"b\"\npart_size_mb = 1\n").find("out of range"),
+            std::string::npos);
+  EXPECT_EQ(errors_of("type = \"s3\"\nbucket = \"b\"\naccess_key = \"a\"\nsecret_key = \"s\"\n"),
+            "");
 }
 
 TEST(ConfigTest, ReferenceDocumentsEveryKey) {
