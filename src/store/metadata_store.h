@@ -128,13 +128,28 @@ class MetadataStore {
   virtual Status DeleteUpload(const std::string& upload_id) = 0;
 
   // ---- Migration tasks -----------------------------------------------------------------------
+  // Which tasks LeaseTask may hand out.
+  struct LeaseFilter {
+    // Tasks writing to (copy) or deleting from (delete) one of these sites are left queued, e.g.
+    // an endpoint whose circuit breaker is open.
+    std::vector<std::string> exclude_sites;
+    // At most this many copies with an unexpired lease (any owner, any process) between one
+    // source and one destination site; 0: no limit. pair_limits overrides it per (src, dst).
+    int pair_limit = 0;
+    std::map<std::pair<std::string, std::string>, int> pair_limits;
+  };
   // Leases the oldest runnable task (queued with not_before <= now, or running whose lease
-  // expired): status running, owner set, attempts + 1.
+  // expired) that the filter allows: status running, owner set, attempts + 1, bytes_done 0.
   virtual Result<std::optional<TaskRecord>> LeaseTask(const std::string& owner, int64_t lease_ms,
-                                                      int64_t now_ms) = 0;
-  // Extends a held lease. Aborted if the lease was lost.
+                                                      int64_t now_ms,
+                                                      const LeaseFilter& filter) = 0;
+  Result<std::optional<TaskRecord>> LeaseTask(const std::string& owner, int64_t lease_ms,
+                                              int64_t now_ms) {
+    return LeaseTask(owner, lease_ms, now_ms, LeaseFilter{});
+  }
+  // Extends a held lease and records the attempt's progress. Aborted if the lease was lost.
   virtual Status RenewLease(int64_t task_id, const std::string& owner, int64_t lease_ms,
-                            int64_t now_ms) = 0;
+                            int64_t now_ms, int64_t bytes_done) = 0;
 
   enum class CommitOutcome {
     kCommitted,  // the replica is live; the task is done
@@ -151,7 +166,8 @@ class MetadataStore {
 
   enum class DeleteCheck {
     kProceed,     // replica now `deleting`: remove the blob, then FinishReplicaDelete
-    kNotSafeYet,  // the placement is not fully live yet: task re-queued for later
+    kNotSafeYet,  // the placement is not fully live yet: task re-queued for retry_at_ms
+                  // (deferred: the attempt is not counted)
     kKeep,        // the replica is wanted again (in the placement): task cancelled
   };
   // Re-checks, in one transaction, that deleting the task's replica leaves every placement site
@@ -166,6 +182,11 @@ class MetadataStore {
                           bool retryable, int64_t retry_at_ms, int64_t now_ms) = 0;
   // Hands a leased task back untouched (shutdown): queued again at once, the attempt not counted.
   virtual Status ReleaseTask(int64_t task_id, const std::string& owner, int64_t now_ms) = 0;
+  // Puts a leased task back for later without counting the attempt (the source is still growing,
+  // the endpoint throttles or its circuit is open): queued at not_before_ms, deferrals + 1,
+  // last_error = reason. Aborted if the lease was lost.
+  virtual Status DeferTask(int64_t task_id, const std::string& owner, const std::string& reason,
+                           int64_t not_before_ms, int64_t now_ms) = 0;
   // Ends a task without running it (e.g. "destination_not_encrypted"): status failed or
   // cancelled, with the reason.
   virtual Status StopTask(int64_t task_id, const std::string& owner, TaskStatus status,

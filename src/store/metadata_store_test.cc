@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/sqlite_schema.h"
@@ -40,6 +42,16 @@ class MetadataStoreTest : public ::testing::TestWithParam<std::pair<std::string,
   }
 
   std::vector<TaskRecord> Tasks(TaskStatus s) { return store_->ListTasks(s, 100).value(); }
+
+  // Moves the object to `sites` (queues the copies).
+  void Place(const ObjectRecord& o, std::vector<std::string> sites, int max_attempts = 5) {
+    MetadataStore::PlacementChange pc;
+    pc.object_id = o.id;
+    pc.expected_version = o.version;
+    pc.sites = std::move(sites);
+    pc.max_attempts = max_attempts;
+    ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  }
 
   std::unique_ptr<MetadataStore> store_;
 };
@@ -319,8 +331,8 @@ TEST_P(MetadataStoreTest, ExpiredLeaseIsTakenOverAndAttemptsAreBounded) {
   auto t2 = store_->LeaseTask("w", 1000, 1500).value().value();  // took over
   EXPECT_EQ(t2.id, t1.id);
   EXPECT_EQ(t2.attempts, 2);
-  EXPECT_TRUE(store_->RenewLease(t1.id, "dead", 1000, 1600).IsAborted());
-  EXPECT_TRUE(store_->RenewLease(t1.id, "w", 1000, 1600).ok());
+  EXPECT_TRUE(store_->RenewLease(t1.id, "dead", 1000, 1600, 0).IsAborted());
+  EXPECT_TRUE(store_->RenewLease(t1.id, "w", 1000, 1600, 0).ok());
   // Expires again on its last attempt: failed, and the possible partial blob gets a cleanup.
   EXPECT_FALSE(store_->LeaseTask("x", 1000, 2000)->has_value());
   auto t3 = store_->LeaseTask("x", 1000, 5000).value();
@@ -364,6 +376,66 @@ TEST_P(MetadataStoreTest, ReleasedTaskIsRunnableAgainWithoutLosingAnAttempt) {
   auto again = store_->LeaseTask("w2", 30000, 2).value().value();
   EXPECT_EQ(again.id, t.id);
   EXPECT_EQ(again.attempts, 1);
+}
+
+TEST_P(MetadataStoreTest, LeaseFilterSkipsExcludedSitesAndSaturatedPairs) {
+  // Three copies azure -> aws and one azure -> gcp.
+  for (const char* k : {"a", "b", "c"}) Place(Put(k, {"azure"}), {"aws"});
+  Place(Put("d", {"azure"}), {"gcp"});
+
+  MetadataStore::LeaseFilter f;
+  f.exclude_sites = {"aws"};
+  auto t = store_->LeaseTask("w", 1000, 10, f).value();
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->dst_site, "gcp");  // the older aws copies are left alone
+  f.exclude_sites = {"aws", "gcp"};
+  EXPECT_FALSE(store_->LeaseTask("w", 1000, 10, f)->has_value());
+
+  // At most two azure -> aws copies at once, across owners.
+  f = {};
+  f.pair_limit = 2;
+  auto a1 = store_->LeaseTask("w1", 1000, 20, f).value();
+  auto a2 = store_->LeaseTask("w2", 1000, 20, f).value();
+  ASSERT_TRUE(a1 && a2);
+  EXPECT_EQ(a1->dst_site, "aws");
+  EXPECT_EQ(a2->dst_site, "aws");
+  EXPECT_FALSE(store_->LeaseTask("w3", 1000, 20, f)->has_value());
+  // A per-pair override wins over the default; an expired lease no longer counts.
+  f.pair_limits[{"azure", "aws"}] = 3;
+  EXPECT_TRUE(store_->LeaseTask("w3", 1000, 20, f)->has_value());
+  f.pair_limits[{"azure", "aws"}] = 1;
+  EXPECT_FALSE(store_->LeaseTask("w4", 1000, 500, f)->has_value());
+  auto again = store_->LeaseTask("w4", 1000, 5000, f).value();  // all three leases expired
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->attempts, 2);
+}
+
+TEST_P(MetadataStoreTest, DeferredTaskKeepsItsAttemptsAndRecordsWhy) {
+  Place(Put("k", {"azure"}), {"aws"}, 1);
+  for (int i = 0; i < 3; ++i) {
+    int64_t now = 100 + i * 1000;
+    auto t = store_->LeaseTask("w", 500, now).value();
+    ASSERT_TRUE(t.has_value()) << i;
+    EXPECT_EQ(t->attempts, 1);
+    EXPECT_EQ(t->first_started_ms, 100);
+    EXPECT_EQ(t->started_ms, now);
+    EXPECT_TRUE(store_->DeferTask(t->id, "other", "file_growing", now + 900, now).IsAborted());
+    ASSERT_TRUE(store_->DeferTask(t->id, "w", "file_growing: modified 1 s ago", now + 900, now).ok());
+    EXPECT_FALSE(store_->LeaseTask("w", 500, now + 899)->has_value());
+  }
+  auto t = store_->GetTask(Tasks(TaskStatus::kQueued).at(0).id).value().value();
+  EXPECT_EQ(t.deferrals, 3);
+  EXPECT_EQ(t.attempts, 0);
+  EXPECT_EQ(t.last_error, "file_growing: modified 1 s ago");
+  // Progress is recorded with the lease and reset by the next lease.
+  auto l = store_->LeaseTask("w", 500, 10000).value().value();
+  ASSERT_TRUE(store_->RenewLease(l.id, "w", 500, 10100, 4096).ok());
+  EXPECT_EQ(store_->GetTask(l.id)->value().bytes_done, 4096);
+  ASSERT_EQ(*store_->CommitCopy(l, "w", "aa", 10, 10200), MetadataStore::CommitOutcome::kCommitted);
+  auto done = store_->GetTask(l.id)->value();
+  EXPECT_EQ(done.status, TaskStatus::kDone);
+  EXPECT_EQ(done.bytes_done, 10);
+  EXPECT_EQ(done.finished_ms, 10200);
 }
 
 TEST_P(MetadataStoreTest, DeleteObjectRetiresAllReplicas) {
@@ -668,6 +740,52 @@ TEST(SqliteMetadataStoreTest, MigratesAVersion1DatabaseKeepingItsObjects) {
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->modified_ms, 1234) << "content time starts as the last update";
   EXPECT_TRUE(o->headers.empty());
+  std::filesystem::remove_all(dir);
+}
+
+// Two connections to one file stand in for two processes (`dim serve` and `dim migrator`): every
+// task is leased by exactly one of them even when they race.
+TEST(SqliteMetadataStoreTest, TwoConnectionsNeverLeaseTheSameTask) {
+  auto dir = std::filesystem::temp_directory_path() / ("dim-store-2c-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "dim.db").string();
+  auto a = SqliteMetadataStore::Open(path).value();
+  auto b = SqliteMetadataStore::Open(path).value();
+  ASSERT_TRUE(a->CreateBucket("demo", 1).ok());
+  constexpr int kTasks = 60;
+  for (int i = 0; i < kTasks; ++i) {
+    MetadataStore::NewContent c;
+    c.key = {"demo", "k" + std::to_string(i)};
+    c.size = 1;
+    c.sha256 = "aa";
+    c.generation = "g";
+    c.sites = {"azure"};
+    auto o = a->PutObject(c).value();
+    MetadataStore::PlacementChange pc;
+    pc.object_id = o.id;
+    pc.expected_version = o.version;
+    pc.sites = {"aws"};
+    ASSERT_TRUE(a->UpdatePlacement(pc).ok());
+  }
+  std::mutex mu;
+  std::map<int64_t, int> leased;
+  auto worker = [&](MetadataStore* s, std::string name) {
+    while (auto t = s->LeaseTask(name, 600000, 10).value()) {
+      std::lock_guard<std::mutex> lock(mu);
+      leased[t->id]++;
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 2; ++i) {
+    ts.emplace_back(worker, a.get(), "a" + std::to_string(i));
+    ts.emplace_back(worker, b.get(), "b" + std::to_string(i));
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(leased.size(), static_cast<size_t>(kTasks));
+  for (auto& [id, n] : leased) EXPECT_EQ(n, 1) << "task " << id;
+  a.reset();
+  b.reset();
   std::filesystem::remove_all(dir);
 }
 

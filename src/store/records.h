@@ -140,9 +140,13 @@ struct TaskRecord {
   std::string last_error;
   std::string reason;      // why it exists ("placement", "overwrite", ...) or why it stopped
   int64_t not_before_ms = 0;
-  int64_t bytes = 0;
+  int64_t bytes = 0;       // the object's size (copy) or the replica's (delete)
+  int64_t bytes_done = 0;  // bytes moved so far by the current attempt (updated with the lease)
+  int deferrals = 0;       // times put back without counting an attempt (file_growing, throttled,
+                           // circuit open)
   int64_t created_ms = 0;
-  int64_t started_ms = 0;
+  int64_t first_started_ms = 0;  // first lease
+  int64_t started_ms = 0;        // latest lease
   int64_t finished_ms = 0;
 };
 

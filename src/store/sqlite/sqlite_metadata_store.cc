@@ -24,7 +24,7 @@ constexpr const char* kUploadCols =
 constexpr const char* kTaskCols =
     "id,kind,object_id,object_key,src_site,dst_site,blob,generation,status,lease_owner,"
     "lease_expiry_ms,attempts,max_attempts,last_error,reason,not_before_ms,bytes,created_ms,"
-    "started_ms,finished_ms";
+    "started_ms,finished_ms,bytes_done,deferrals,first_started_ms";
 constexpr const char* kStatsCols =
     "key,access_1h,access_24h,access_7d,last_access_ms,reads,writes,bytes_read,bytes_written,heat,"
     "heat_updated_ms,updated_ms,window_state,version";
@@ -125,6 +125,9 @@ TaskRecord ReadTask(Statement& s) {
   t.created_ms = s.Int(17);
   t.started_ms = s.Int(18);
   t.finished_ms = s.Int(19);
+  t.bytes_done = s.Int(20);
+  t.deferrals = static_cast<int>(s.Int(21));
+  t.first_started_ms = s.Int(22);
   return t;
 }
 
@@ -877,17 +880,38 @@ Status SqliteMetadataStore::CleanupFailedCopy(const TaskRecord& t, int64_t now_m
 }
 
 Result<std::optional<TaskRecord>> SqliteMetadataStore::LeaseTask(const std::string& owner,
-                                                                 int64_t lease_ms, int64_t now_ms) {
+                                                                 int64_t lease_ms, int64_t now_ms,
+                                                                 const LeaseFilter& filter) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(*db_);
   DIM_RETURN_IF_ERROR(tx.status());
+  // Endpoint pairs already running as many copies as they may.
+  nlohmann::json saturated = nlohmann::json::array();
+  if (filter.pair_limit > 0 || !filter.pair_limits.empty()) {
+    PREP(q,
+         "SELECT src_site, dst_site, COUNT(*) FROM tasks WHERE status='running' AND kind='copy' "
+         "AND lease_expiry_ms >= ?1 GROUP BY src_site, dst_site");
+    q.Bind(1, now_ms);
+    while (q.Step()) {
+      std::pair<std::string, std::string> pair{q.Text(0), q.Text(1)};
+      auto it = filter.pair_limits.find(pair);
+      int limit = it != filter.pair_limits.end() ? it->second : filter.pair_limit;
+      if (limit > 0 && q.Int(2) >= limit) saturated.push_back(pair.first + ">" + pair.second);
+    }
+    DIM_RETURN_IF_ERROR(q.status());
+  }
+  const std::string excluded = nlohmann::json(filter.exclude_sites).dump();
+  const std::string pairs = saturated.dump();
   for (;;) {
     std::optional<TaskRecord> t;
     {
       PREP(q, std::string("SELECT ") + kTaskCols +
-                  " FROM tasks WHERE (status='queued' AND not_before_ms <= ?1) OR "
-                  "(status='running' AND lease_expiry_ms < ?1) ORDER BY id LIMIT 1");
-      q.Bind(1, now_ms);
+                  " FROM tasks WHERE ((status='queued' AND not_before_ms <= ?1) OR "
+                  "(status='running' AND lease_expiry_ms < ?1)) "
+                  "AND dst_site NOT IN (SELECT value FROM json_each(?2)) "
+                  "AND (kind <> 'copy' OR (src_site || '>' || dst_site) NOT IN "
+                  "(SELECT value FROM json_each(?3))) ORDER BY id LIMIT 1");
+      q.Bind(1, now_ms).Bind(2, excluded).Bind(3, pairs);
       if (q.Step()) t = ReadTask(q);
       DIM_RETURN_IF_ERROR(q.status());
     }
@@ -907,7 +931,8 @@ Result<std::optional<TaskRecord>> SqliteMetadataStore::LeaseTask(const std::stri
     }
     PREP(u,
          "UPDATE tasks SET status='running', lease_owner=?2, lease_expiry_ms=?3, "
-         "attempts=attempts+1, started_ms=?4 WHERE id=?1");
+         "attempts=attempts+1, started_ms=?4, bytes_done=0, first_started_ms=CASE WHEN "
+         "first_started_ms=0 THEN ?4 ELSE first_started_ms END WHERE id=?1");
     u.Bind(1, t->id).Bind(2, owner).Bind(3, now_ms + lease_ms).Bind(4, now_ms);
     DIM_RETURN_IF_ERROR(u.Run());
     DIM_ASSIGN_OR_RETURN(auto leased, LoadTask(t->id));
@@ -917,11 +942,12 @@ Result<std::optional<TaskRecord>> SqliteMetadataStore::LeaseTask(const std::stri
 }
 
 Status SqliteMetadataStore::RenewLease(int64_t task_id, const std::string& owner, int64_t lease_ms,
-                                       int64_t now_ms) {
+                                       int64_t now_ms, int64_t bytes_done) {
   std::lock_guard<std::mutex> lock(mu_);
   PREP(u,
-       "UPDATE tasks SET lease_expiry_ms=?3 WHERE id=?1 AND lease_owner=?2 AND status='running'");
-  u.Bind(1, task_id).Bind(2, owner).Bind(3, now_ms + lease_ms);
+       "UPDATE tasks SET lease_expiry_ms=?3, bytes_done=?4 WHERE id=?1 AND lease_owner=?2 AND "
+       "status='running'");
+  u.Bind(1, task_id).Bind(2, owner).Bind(3, now_ms + lease_ms).Bind(4, bytes_done);
   DIM_RETURN_IF_ERROR(u.Run());
   if (db_->Changes() == 0) {
     return Status::Aborted("lease on task " + std::to_string(task_id) + " was lost");
@@ -976,8 +1002,8 @@ Result<MetadataStore::CommitOutcome> SqliteMetadataStore::CommitCopy(const TaskR
   DIM_RETURN_IF_ERROR(BumpVersion(o->id, now_ms));
   {
     PREP(u,
-         "UPDATE tasks SET status='done', finished_ms=?2, bytes=?3, lease_owner='', last_error='' "
-         "WHERE id=?1");
+         "UPDATE tasks SET status='done', finished_ms=?2, bytes=?3, bytes_done=?3, lease_owner='', "
+         "last_error='' WHERE id=?1");
     u.Bind(1, task.id).Bind(2, now_ms).Bind(3, size);
     DIM_RETURN_IF_ERROR(u.Run());
   }
@@ -1028,6 +1054,7 @@ Result<MetadataStore::DeleteCheck> SqliteMetadataStore::BeginReplicaDelete(
     if (!placed) {
       PREP(u,
            "UPDATE tasks SET status='queued', not_before_ms=?2, lease_owner='', "
+           "attempts=MAX(0, attempts-1), deferrals=deferrals+1, "
            "last_error='placement not fully live yet' WHERE id=?1");
       u.Bind(1, task.id).Bind(2, retry_at_ms);
       DIM_RETURN_IF_ERROR(u.Run());
@@ -1089,6 +1116,21 @@ Status SqliteMetadataStore::ReleaseTask(int64_t task_id, const std::string& owne
        "UPDATE tasks SET status='queued', lease_owner='', lease_expiry_ms=0, not_before_ms=?3, "
        "attempts=MAX(0, attempts-1) WHERE id=?1 AND lease_owner=?2 AND status='running'");
   u.Bind(1, task_id).Bind(2, owner).Bind(3, now_ms);
+  DIM_RETURN_IF_ERROR(u.Run());
+  if (db_->Changes() == 0) return Status::Aborted("lease on task " + std::to_string(task_id) + " was lost");
+  return Status::OK();
+}
+
+Status SqliteMetadataStore::DeferTask(int64_t task_id, const std::string& owner,
+                                      const std::string& reason, int64_t not_before_ms,
+                                      int64_t now_ms) {
+  (void)now_ms;
+  std::lock_guard<std::mutex> lock(mu_);
+  PREP(u,
+       "UPDATE tasks SET status='queued', lease_owner='', lease_expiry_ms=0, not_before_ms=?3, "
+       "attempts=MAX(0, attempts-1), deferrals=deferrals+1, last_error=?4 "
+       "WHERE id=?1 AND lease_owner=?2 AND status='running'");
+  u.Bind(1, task_id).Bind(2, owner).Bind(3, not_before_ms).Bind(4, reason);
   DIM_RETURN_IF_ERROR(u.Run());
   if (db_->Changes() == 0) return Status::Aborted("lease on task " + std::to_string(task_id) + " was lost");
   return Status::OK();

@@ -1,6 +1,8 @@
 // MetadataStore on SQLite (WAL, synchronous=NORMAL): the embedded default.
 // One connection guarded by a mutex: the single-writer path that stands in for PostgreSQL's
-// SKIP LOCKED leasing. Several processes may share the file; BEGIN IMMEDIATE serialises writers.
+// SKIP LOCKED leasing. Several processes may share the file (e.g. `dim serve` and `dim migrator`
+// on one machine): BEGIN IMMEDIATE serialises writers across them, a busy database is waited for
+// (busy_timeout) before Unavailable, and a process killed mid-transaction leaves no trace.
 // Schema migrations (sqlite_schema.cc) are applied in order at Open.
 #pragma once
 
@@ -46,10 +48,11 @@ class SqliteMetadataStore final : public MetadataStore {
                                             int limit) override;
   Status DeleteUpload(const std::string& upload_id) override;
 
+  using MetadataStore::LeaseTask;
   Result<std::optional<TaskRecord>> LeaseTask(const std::string& owner, int64_t lease_ms,
-                                              int64_t now_ms) override;
-  Status RenewLease(int64_t task_id, const std::string& owner, int64_t lease_ms,
-                    int64_t now_ms) override;
+                                              int64_t now_ms, const LeaseFilter& filter) override;
+  Status RenewLease(int64_t task_id, const std::string& owner, int64_t lease_ms, int64_t now_ms,
+                    int64_t bytes_done) override;
   Result<CommitOutcome> CommitCopy(const TaskRecord& task, const std::string& owner,
                                    const std::string& sha256, int64_t size, int64_t now_ms) override;
   Result<DeleteCheck> BeginReplicaDelete(const TaskRecord& task, const std::string& owner,
@@ -59,6 +62,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Status FailTask(int64_t task_id, const std::string& owner, const std::string& error,
                   bool retryable, int64_t retry_at_ms, int64_t now_ms) override;
   Status ReleaseTask(int64_t task_id, const std::string& owner, int64_t now_ms) override;
+  Status DeferTask(int64_t task_id, const std::string& owner, const std::string& reason,
+                   int64_t not_before_ms, int64_t now_ms) override;
   Status StopTask(int64_t task_id, const std::string& owner, TaskStatus status,
                   const std::string& reason, int64_t now_ms) override;
   Result<std::optional<TaskRecord>> GetTask(int64_t id) override;

@@ -128,6 +128,13 @@ CREATE TABLE upload_parts(
       R"sql(
 ALTER TABLE access_stats ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 )sql",
+      // 4: migration task progress and timings, deferrals; running copies per endpoint pair.
+      R"sql(
+ALTER TABLE tasks ADD COLUMN bytes_done INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN first_started_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX tasks_running_pair ON tasks(status, src_site, dst_site);
+)sql",
   };
   return m;
 }
