@@ -1,0 +1,412 @@
+#include "storage/timeout_store.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace dim {
+
+struct TimeoutStore::Tracker {
+  mutable std::mutex mu;
+  std::map<std::string, int> writes;  // blob -> abandoned writes still running
+  int64_t calls = 0;                  // every abandoned call still running
+
+  void Add(const std::string* blob) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++calls;
+    if (blob) ++writes[*blob];
+  }
+  void Remove(const std::string* blob) {
+    std::lock_guard<std::mutex> lock(mu);
+    --calls;
+    if (blob) {
+      auto it = writes.find(*blob);
+      if (it != writes.end() && --it->second <= 0) writes.erase(it);
+    }
+  }
+};
+
+namespace {
+
+using Ms = std::chrono::milliseconds;
+
+// One call on a helper thread. The state is shared so either side may go first.
+template <typename T>
+struct Call {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<T> value;
+  bool abandoned = false;
+};
+
+// Runs fn() on a helper thread and waits up to timeout_ms for its value; nullopt on timeout,
+// after which the call counts as abandoned in `tracker` until it returns.
+// `writes` names the blob when the call may still make bytes visible after it was abandoned.
+template <typename T, typename Fn>
+std::optional<T> CallWithin(int64_t timeout_ms,
+                            const std::shared_ptr<TimeoutStore::Tracker>& tracker, Fn fn,
+                            std::optional<std::string> writes = std::nullopt) {
+  auto call = std::make_shared<Call<T>>();
+  std::thread([call, tracker, writes, fn = std::move(fn)]() mutable {
+    T v = fn();
+    bool abandoned;
+    {
+      std::lock_guard<std::mutex> lock(call->mu);
+      call->value.emplace(std::move(v));
+      abandoned = call->abandoned;
+    }
+    call->cv.notify_all();
+    if (abandoned) tracker->Remove(writes ? &*writes : nullptr);
+  }).detach();
+  std::unique_lock<std::mutex> lock(call->mu);
+  if (!call->cv.wait_for(lock, Ms(timeout_ms), [&] { return call->value.has_value(); })) {
+    call->abandoned = true;
+    tracker->Add(writes ? &*writes : nullptr);
+    return std::nullopt;
+  }
+  return std::move(call->value);
+}
+
+Status Late(const std::string& site, const std::string& what, int64_t timeout_ms) {
+  return Status::DeadlineExceeded("site " + site + ": " + what + " did not answer within " +
+                                  std::to_string(timeout_ms) + " ms");
+}
+
+struct Chunk {
+  std::unique_ptr<char[]> data;
+  size_t len = 0;
+};
+
+// Chunks handed from a producer thread to a consumer thread, at most kDepth waiting, buffers
+// recycled. Everything but `consumed` is guarded by mu.
+struct ChunkQueue {
+  static constexpr size_t kDepth = 2;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Chunk> ready;
+  std::vector<Chunk> spare;
+  bool end = false;                  // the producer reached the end of its data
+  std::optional<Status> error;       // the producer's data failed
+  bool abandoned = false;            // the producer gave up: the consumer gets Aborted
+  bool cancelled = false;            // the consumer gave up: the producer stops
+  std::atomic<int64_t> consumed{0};  // bytes the consumer has taken: its progress
+
+  // A buffer for the producer to fill. REQUIRES: lock held.
+  Chunk Spare() {
+    if (spare.empty()) return Chunk{std::unique_ptr<char[]>(new char[kStreamChunk]), 0};
+    Chunk c = std::move(spare.back());
+    spare.pop_back();
+    return c;
+  }
+  // Waits until `done` holds, as long as the consumer keeps taking bytes: false when it took
+  // none for timeout_ms. REQUIRES: lock holds mu.
+  template <typename Pred>
+  bool WaitWhileMoving(std::unique_lock<std::mutex>& lock, int64_t timeout_ms, Pred done) {
+    for (;;) {
+      int64_t before = consumed.load();
+      if (cv.wait_for(lock, Ms(timeout_ms), done)) return true;
+      if (consumed.load() == before) return false;
+    }
+  }
+};
+
+// The consumer's side of a ChunkQueue as a ByteSource. timeout_ms < 0: wait for the producer as
+// long as it takes; otherwise a Read that gets no chunk for that long is `stalled`.
+class QueueSource final : public ByteSource {
+ public:
+  QueueSource(std::shared_ptr<ChunkQueue> q, int64_t timeout_ms, std::string stalled)
+      : q_(std::move(q)), timeout_ms_(timeout_ms), stalled_(std::move(stalled)) {}
+  ~QueueSource() override {
+    {
+      std::lock_guard<std::mutex> lock(q_->mu);
+      q_->cancelled = true;
+    }
+    q_->cv.notify_all();
+  }
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (n == 0) return size_t{0};
+    if (!cur_.data || pos_ == cur_.len) {
+      std::unique_lock<std::mutex> lock(q_->mu);
+      if (cur_.data) {
+        cur_.len = 0;
+        q_->spare.push_back(std::move(cur_));
+      }
+      q_->cv.notify_all();
+      auto arrived = [&] { return !q_->ready.empty() || q_->end || q_->error || q_->abandoned; };
+      if (timeout_ms_ < 0) {
+        q_->cv.wait(lock, arrived);
+      } else if (!q_->cv.wait_for(lock, Ms(timeout_ms_), arrived)) {
+        return Status::DeadlineExceeded(stalled_ + " for " + std::to_string(timeout_ms_) + " ms");
+      }
+      if (q_->abandoned) return Status::Aborted("the caller gave up on this write");
+      if (q_->ready.empty()) {
+        if (q_->error) return *q_->error;
+        return size_t{0};
+      }
+      cur_ = std::move(q_->ready.front());
+      q_->ready.pop_front();
+      pos_ = 0;
+      q_->cv.notify_all();
+    }
+    size_t k = std::min(n, cur_.len - pos_);
+    std::memcpy(buf, cur_.data.get() + pos_, k);
+    pos_ += k;
+    q_->consumed.fetch_add(static_cast<int64_t>(k));
+    return k;
+  }
+
+ private:
+  std::shared_ptr<ChunkQueue> q_;
+  int64_t timeout_ms_;
+  std::string stalled_;
+  Chunk cur_;
+  size_t pos_ = 0;
+};
+
+// ---- Get: a reader thread a few chunks ahead ------------------------------------------------
+
+struct Prefetch : ChunkQueue {
+  bool opened = false;
+  std::optional<Status> open_error;
+};
+
+void ReaderLoop(const std::shared_ptr<Prefetch>& p, std::unique_ptr<ByteSource> src) {
+  for (;;) {
+    Chunk c;
+    {
+      std::unique_lock<std::mutex> lock(p->mu);
+      p->cv.wait(lock, [&] { return p->cancelled || p->ready.size() < ChunkQueue::kDepth; });
+      if (p->cancelled) return;
+      c = p->Spare();
+    }
+    auto r = src->Read(c.data.get(), kStreamChunk);
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      if (p->cancelled) return;
+      if (!r.ok()) {
+        p->error = r.status();
+      } else if (*r == 0) {
+        p->end = true;
+      } else {
+        c.len = *r;
+        p->ready.push_back(std::move(c));
+      }
+    }
+    p->cv.notify_all();
+    if (!r.ok() || *r == 0) return;
+  }
+}
+
+// ---- Put: the caller's bytes through a pipe to the backend's thread -----------------------
+
+struct Pipe : ChunkQueue {
+  std::optional<Result<PutResult>> result;
+};
+
+using WriteOp = std::function<Result<PutResult>(ByteSource&)>;
+
+Result<PutResult> PipedWrite(const std::string& site, const std::string& blob,
+                             const std::string& what, int64_t timeout_ms,
+                             const std::shared_ptr<TimeoutStore::Tracker>& tracker,
+                             ByteSource& data, WriteOp op) {
+  auto pipe = std::make_shared<Pipe>();
+  std::thread([pipe, tracker, blob, op = std::move(op)] {
+    auto r = [&] {
+      QueueSource src(pipe, -1, "");
+      return op(src);
+    }();
+    bool abandoned;
+    {
+      std::lock_guard<std::mutex> lock(pipe->mu);
+      pipe->result.emplace(std::move(r));
+      abandoned = pipe->abandoned;
+    }
+    pipe->cv.notify_all();
+    if (abandoned) tracker->Remove(&blob);
+  }).detach();
+
+  // Gives up on the write: the backend's next read fails; a write that still lands is tracked.
+  auto abandon = [&](std::unique_lock<std::mutex>& lock) {
+    pipe->abandoned = true;
+    tracker->Add(&blob);
+    lock.unlock();
+    pipe->cv.notify_all();
+  };
+
+  Chunk buf;
+  {
+    std::lock_guard<std::mutex> lock(pipe->mu);
+    buf = pipe->Spare();
+  }
+  for (;;) {
+    auto r = data.Read(buf.data.get(), kStreamChunk);
+    std::unique_lock<std::mutex> lock(pipe->mu);
+    if (!r.ok() || *r == 0) {
+      if (!r.ok()) {
+        pipe->error = r.status();
+      } else {
+        pipe->end = true;
+      }
+      pipe->cv.notify_all();
+      // Let the backend finish (or clean up) before answering.
+      if (!pipe->WaitWhileMoving(lock, timeout_ms, [&] { return pipe->result.has_value(); })) {
+        abandon(lock);
+        if (!r.ok()) return r.status();
+        return Late(site, what + " " + blob + " (finishing after the last byte)", timeout_ms);
+      }
+      if (!r.ok()) return r.status();
+      return std::move(*pipe->result);
+    }
+    bool room = pipe->WaitWhileMoving(lock, timeout_ms, [&] {
+      return pipe->ready.size() < ChunkQueue::kDepth || pipe->result.has_value();
+    });
+    if (pipe->result) return std::move(*pipe->result);  // ended early (an error)
+    if (!room) {
+      abandon(lock);
+      return Status::DeadlineExceeded("site " + site + ": " + what + " " + blob +
+                                      " took no bytes for " + std::to_string(timeout_ms) + " ms");
+    }
+    buf.len = *r;
+    pipe->ready.push_back(std::move(buf));
+    buf = pipe->Spare();
+    lock.unlock();
+    pipe->cv.notify_all();
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<TimeoutStore> TimeoutStore::Make(std::shared_ptr<ObjectStore> inner,
+                                                 int64_t timeout_ms) {
+  return std::shared_ptr<TimeoutStore>(new TimeoutStore(std::move(inner), timeout_ms));
+}
+
+TimeoutStore::TimeoutStore(std::shared_ptr<ObjectStore> inner, int64_t timeout_ms)
+    : inner_(std::move(inner)),
+      timeout_ms_(std::max<int64_t>(1, timeout_ms)),
+      tracker_(std::make_shared<Tracker>()) {}
+
+TimeoutStore::~TimeoutStore() = default;
+
+int64_t TimeoutStore::abandoned_in_flight() const {
+  std::lock_guard<std::mutex> lock(tracker_->mu);
+  return tracker_->calls;
+}
+
+bool TimeoutStore::WriteInFlight(const std::string& blob) const {
+  std::lock_guard<std::mutex> lock(tracker_->mu);
+  return tracker_->writes.count(blob) > 0;
+}
+
+Status TimeoutStore::CheckNoAbandonedWrite(const std::string& blob) const {
+  std::lock_guard<std::mutex> lock(tracker_->mu);
+  if (tracker_->writes.count(blob)) {
+    return Status::Unavailable("site " + name() + ": an earlier write of " + blob +
+                               " timed out and is still running; try again later");
+  }
+  return Status::OK();
+}
+
+Result<std::optional<ObjectInfo>> TimeoutStore::Head(const std::string& blob) {
+  auto r = CallWithin<Result<std::optional<ObjectInfo>>>(
+      timeout_ms_, tracker_, [s = inner_, blob] { return s->Head(blob); });
+  if (!r) return Late(name(), "HEAD " + blob, timeout_ms_);
+  return std::move(*r);
+}
+
+Result<std::unique_ptr<ByteSource>> TimeoutStore::Get(const std::string& blob,
+                                                      std::optional<ByteRange> range) {
+  auto p = std::make_shared<Prefetch>();
+  // One thread opens the stream, then keeps reading ahead.
+  std::thread([p, s = inner_, blob, range] {
+    auto opened = s->Get(blob, range);
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->opened = true;
+      if (!opened.ok()) p->open_error = opened.status();
+    }
+    p->cv.notify_all();
+    if (opened.ok()) ReaderLoop(p, std::move(opened).value());
+  }).detach();
+  std::unique_lock<std::mutex> lock(p->mu);
+  if (!p->cv.wait_for(lock, Ms(timeout_ms_), [&] { return p->opened; })) {
+    p->cancelled = true;
+    return Late(name(), "GET " + blob, timeout_ms_);
+  }
+  if (p->open_error) return *p->open_error;
+  lock.unlock();
+  return std::unique_ptr<ByteSource>(
+      new QueueSource(p, timeout_ms_, "site " + name() + ": reading " + blob + " stalled"));
+}
+
+Result<PutResult> TimeoutStore::Put(const std::string& blob, ByteSource& data,
+                                    const PutOptions& options) {
+  DIM_RETURN_IF_ERROR(CheckNoAbandonedWrite(blob));
+  return PipedWrite(
+      name(), blob, "PUT", timeout_ms_, tracker_, data,
+      [s = inner_, blob, options](ByteSource& src) { return s->Put(blob, src, options); });
+}
+
+Status TimeoutStore::Delete(const std::string& blob) {
+  DIM_RETURN_IF_ERROR(CheckNoAbandonedWrite(blob));
+  auto r =
+      CallWithin<Status>(timeout_ms_, tracker_, [s = inner_, blob] { return s->Delete(blob); });
+  if (!r) return Late(name(), "DELETE " + blob, timeout_ms_);
+  return *r;
+}
+
+Result<ListPage> TimeoutStore::List(const std::string& prefix, const std::string& token, int max) {
+  auto r = CallWithin<Result<ListPage>>(timeout_ms_, tracker_, [s = inner_, prefix, token, max] {
+    return s->List(prefix, token, max);
+  });
+  if (!r) return Late(name(), "LIST " + prefix, timeout_ms_);
+  return std::move(*r);
+}
+
+Result<std::string> TimeoutStore::CreateMultipart(const std::string& blob,
+                                                  const PutOptions& options) {
+  DIM_RETURN_IF_ERROR(CheckNoAbandonedWrite(blob));
+  auto r = CallWithin<Result<std::string>>(timeout_ms_, tracker_, [s = inner_, blob, options] {
+    return s->CreateMultipart(blob, options);
+  });
+  if (!r) return Late(name(), "create multipart upload of " + blob, timeout_ms_);
+  return std::move(*r);
+}
+
+Result<PutResult> TimeoutStore::UploadPart(const std::string& blob, const std::string& upload_id,
+                                           int part_number, ByteSource& data, int64_t size) {
+  return PipedWrite(name(), blob, "upload part " + std::to_string(part_number) + " of", timeout_ms_,
+                    tracker_, data,
+                    [s = inner_, blob, upload_id, part_number, size](ByteSource& src) {
+                      return s->UploadPart(blob, upload_id, part_number, src, size);
+                    });
+}
+
+Result<PutResult> TimeoutStore::CompleteMultipart(const std::string& blob,
+                                                  const std::string& upload_id,
+                                                  const std::vector<CompletedPart>& parts) {
+  auto r = CallWithin<Result<PutResult>>(
+      timeout_ms_, tracker_,
+      [s = inner_, blob, upload_id, parts] { return s->CompleteMultipart(blob, upload_id, parts); },
+      blob);
+  if (!r) return Late(name(), "complete multipart upload of " + blob, timeout_ms_);
+  return std::move(*r);
+}
+
+Status TimeoutStore::AbortMultipart(const std::string& blob, const std::string& upload_id) {
+  auto r = CallWithin<Status>(timeout_ms_, tracker_, [s = inner_, blob, upload_id] {
+    return s->AbortMultipart(blob, upload_id);
+  });
+  if (!r) return Late(name(), "abort multipart upload of " + blob, timeout_ms_);
+  return *r;
+}
+
+}  // namespace dim

@@ -1,0 +1,240 @@
+#include "storage/timeout_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "core/checksum.h"
+#include "core/clock.h"
+#include "storage/local_object_store.h"
+#include "storage/object_store_contract.h"
+
+namespace dim {
+namespace {
+
+std::filesystem::path FreshDir(const std::string& tag) {
+  static std::atomic<int> n{0};
+  auto d = std::filesystem::temp_directory_path() /
+           ("dim-timeout-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+void SleepMs(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The whole ObjectStore contract holds through the decorator.
+INSTANTIATE_TEST_SUITE_P(TimeoutOverLocal, ObjectStoreContract,
+                         ::testing::Values(ObjectStoreCase{
+                             "timeout_local",
+                             [] {
+                               auto s = LocalObjectStore::Make("local-test", FreshDir("c"));
+                               return std::shared_ptr<ObjectStore>(
+                                   TimeoutStore::Make(std::move(s).value(), 5000));
+                             },
+                             64ll << 20}),
+                         [](const auto& info) { return info.param.name; });
+
+// A test double: a local store whose calls and streams can be made slow.
+class SlowStore final : public ObjectStore {
+ public:
+  explicit SlowStore(std::shared_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+  std::atomic<int64_t> head_delay_ms{0}, delete_delay_ms{0};
+  std::atomic<int64_t> put_first_read_delay_ms{0}, put_chunk_delay_ms{0}, put_finish_delay_ms{0};
+  std::atomic<int64_t> get_chunk_delay_ms{0};
+
+  const std::string& name() const override { return inner_->name(); }
+  Result<std::optional<ObjectInfo>> Head(const std::string& blob) override {
+    SleepMs(head_delay_ms);
+    return inner_->Head(blob);
+  }
+  Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
+                                          std::optional<ByteRange> range) override {
+    DIM_ASSIGN_OR_RETURN(auto src, inner_->Get(blob, range));
+    return std::unique_ptr<ByteSource>(new Delayed(std::move(src), get_chunk_delay_ms, 0));
+  }
+  Result<PutResult> Put(const std::string& blob, ByteSource& data, const PutOptions& o) override {
+    Delayed slow(data, put_chunk_delay_ms, put_first_read_delay_ms);
+    auto r = inner_->Put(blob, slow, o);
+    SleepMs(put_finish_delay_ms);
+    return r;
+  }
+  Status Delete(const std::string& blob) override {
+    SleepMs(delete_delay_ms);
+    return inner_->Delete(blob);
+  }
+  Result<ListPage> List(const std::string& p, const std::string& t, int max) override {
+    return inner_->List(p, t, max);
+  }
+  Result<std::string> CreateMultipart(const std::string& b, const PutOptions& o) override {
+    return inner_->CreateMultipart(b, o);
+  }
+  Result<PutResult> UploadPart(const std::string& b, const std::string& id, int n, ByteSource& d,
+                               int64_t size) override {
+    return inner_->UploadPart(b, id, n, d, size);
+  }
+  Result<PutResult> CompleteMultipart(const std::string& b, const std::string& id,
+                                      const std::vector<CompletedPart>& parts) override {
+    return inner_->CompleteMultipart(b, id, parts);
+  }
+  Status AbortMultipart(const std::string& b, const std::string& id) override {
+    return inner_->AbortMultipart(b, id);
+  }
+
+ private:
+  // Sleeps before the first read and before every chunk.
+  class Delayed final : public ByteSource {
+   public:
+    Delayed(std::unique_ptr<ByteSource> owned, std::atomic<int64_t>& per_chunk, int64_t first)
+        : owned_(std::move(owned)), inner_(*owned_), per_chunk_(per_chunk), first_(first) {}
+    Delayed(ByteSource& inner, std::atomic<int64_t>& per_chunk, int64_t first)
+        : inner_(inner), per_chunk_(per_chunk), first_(first) {}
+    Result<size_t> Read(char* buf, size_t n) override {
+      if (first_ > 0) SleepMs(std::exchange(first_, 0));
+      SleepMs(per_chunk_);
+      return inner_.Read(buf, std::min<size_t>(n, 256 * 1024));
+    }
+
+   private:
+    std::unique_ptr<ByteSource> owned_;
+    ByteSource& inner_;
+    std::atomic<int64_t>& per_chunk_;
+    int64_t first_;
+  };
+  std::shared_ptr<ObjectStore> inner_;
+};
+
+class TimeoutStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("t");
+    slow_ = std::make_shared<SlowStore>(
+        std::shared_ptr<ObjectStore>(LocalObjectStore::Make("slow", dir_).value()));
+    store_ = TimeoutStore::Make(slow_, 300);
+  }
+  void TearDown() override {
+    // Let abandoned calls finish before the directory goes.
+    for (int i = 0; i < 200 && store_->abandoned_in_flight() > 0; ++i) SleepMs(50);
+    std::filesystem::remove_all(dir_);
+  }
+  Status PutString(const std::string& blob, const std::string& data) {
+    StringSource src(data);
+    PutOptions o;
+    o.expected_sha256 = Sha256::Hex(data);
+    return store_->Put(blob, src, o).status();
+  }
+  std::string GetString(const std::string& blob) {
+    auto src = store_->Get(blob, std::nullopt);
+    if (!src.ok()) return "<" + src.status().ToString() + ">";
+    auto all = ReadAll(**src);
+    return all.ok() ? *all : "<" + all.status().ToString() + ">";
+  }
+
+  std::filesystem::path dir_;
+  std::shared_ptr<SlowStore> slow_;
+  std::shared_ptr<TimeoutStore> store_;
+};
+
+TEST_F(TimeoutStoreTest, SlowCallFailsWithDeadlineExceededAndTheCallerIsFreed) {
+  slow_->head_delay_ms = 5000;
+  int64_t start = MonotonicMicros();
+  auto r = store_->Head("a");
+  int64_t took_ms = (MonotonicMicros() - start) / 1000;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("site slow"), std::string::npos);
+  EXPECT_LT(took_ms, 4000);  // the caller did not wait for the slow call
+  EXPECT_EQ(store_->abandoned_in_flight(), 1);
+  slow_->head_delay_ms = 0;
+  EXPECT_TRUE(store_->Head("a").ok());  // healthy calls are unaffected
+}
+
+TEST_F(TimeoutStoreTest, SteadyTransferLongerThanTheTimeoutIsNotCut) {
+  // 4 MiB in 256 KiB reads, 60 ms each: ~1 s in total, far beyond the 300 ms per-call timeout,
+  // but never idle for long. Both directions.
+  std::string data(4 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 + (i >> 12));
+  slow_->put_chunk_delay_ms = 60;
+  int64_t start = MonotonicMicros();
+  ASSERT_TRUE(PutString("big", data).ok());
+  EXPECT_GT((MonotonicMicros() - start) / 1000, 300);
+  slow_->put_chunk_delay_ms = 0;
+  slow_->get_chunk_delay_ms = 60;
+  EXPECT_EQ(Sha256::Hex(GetString("big")), Sha256::Hex(data));
+}
+
+TEST_F(TimeoutStoreTest, StalledPutTimesOutAndCannotLandLater) {
+  ASSERT_TRUE(PutString("p", "old bytes").ok());
+  slow_->put_first_read_delay_ms = 1500;  // the backend takes nothing for 1.5 s
+  std::string big(3 << 20, 'n');          // more than the pipe holds
+  Status s = PutString("p", big);
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+  // While the abandoned write runs, the blob is off limits.
+  slow_->put_first_read_delay_ms = 0;
+  EXPECT_EQ(PutString("p", "new bytes").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Delete("p").code(), StatusCode::kUnavailable);
+  for (int i = 0; i < 200 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
+  ASSERT_EQ(store_->abandoned_in_flight(), 0);
+  // The abandoned write was refused its bytes: the old content survived.
+  EXPECT_EQ(GetString("p"), "old bytes");
+  ASSERT_TRUE(PutString("p", "new bytes").ok());
+  EXPECT_EQ(GetString("p"), "new bytes");
+}
+
+TEST_F(TimeoutStoreTest, SlowFinishAfterTheLastByteTimesOut) {
+  slow_->put_finish_delay_ms = 1500;
+  EXPECT_EQ(PutString("f", "small").code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(PutString("f", "small").code(), StatusCode::kUnavailable);
+  for (int i = 0; i < 200 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
+  slow_->put_finish_delay_ms = 0;
+  // That write did land (its bytes were complete and verified); a retry simply rewrites them.
+  EXPECT_EQ(GetString("f"), "small");
+  EXPECT_TRUE(PutString("f", "small").ok());
+}
+
+TEST_F(TimeoutStoreTest, StalledReadStreamTimesOut) {
+  ASSERT_TRUE(PutString("g", std::string(2 << 20, 'g')).ok());
+  slow_->get_chunk_delay_ms = 2000;
+  auto src = store_->Get("g", std::nullopt);
+  ASSERT_TRUE(src.ok());
+  char buf[4096];
+  auto r = (*src)->Read(buf, sizeof buf);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("stalled"), std::string::npos);
+}
+
+// The caller's own source failing is reported as that failure, and nothing is written.
+TEST_F(TimeoutStoreTest, SourceErrorsPassThroughUnchanged) {
+  class Failing final : public ByteSource {
+   public:
+    Result<size_t> Read(char* buf, size_t n) override {
+      if (sent_ >= (1 << 20)) return Status::Unavailable("source went away");
+      size_t k = std::min<size_t>(n, 64 * 1024);
+      std::memset(buf, 'x', k);
+      sent_ += k;
+      return k;
+    }
+
+   private:
+    size_t sent_ = 0;
+  } failing;
+  auto r = store_->Put("e", failing, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "source went away");
+  EXPECT_FALSE(store_->Head("e")->has_value());
+  EXPECT_EQ(store_->abandoned_in_flight(), 0);
+}
+
+TEST_F(TimeoutStoreTest, GetOfMissingBlobIsNotFound) {
+  EXPECT_TRUE(store_->Get("missing", std::nullopt).status().IsNotFound());
+  slow_->delete_delay_ms = 2000;
+  EXPECT_EQ(store_->Delete("missing").code(), StatusCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace dim
