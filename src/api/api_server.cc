@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <chrono>
 
+#include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -50,8 +51,14 @@ json TaskJson(const TaskRecord& t) {
           {"attempts", t.attempts},
           {"max_attempts", t.max_attempts},
           {"bytes", t.bytes},
+          {"bytes_done", t.bytes_done},
+          {"deferrals", t.deferrals},
+          {"generation", t.generation},
           {"lease_owner", t.lease_owner},
+          {"lease_expiry_ms", t.lease_expiry_ms},
+          {"not_before_ms", t.not_before_ms},
           {"created_ms", t.created_ms},
+          {"first_started_ms", t.first_started_ms},
           {"started_ms", t.started_ms},
           {"finished_ms", t.finished_ms}};
 }
@@ -444,7 +451,7 @@ void ApiServer::RegisterRoutes() {
   AddRoute("POST", "/migrator/tick", "/migrator/tick", "Run one migration task now (for demos)", true,
       [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
         if (!need(c.migrator, res, "the migrator")) return;
-        auto r = c.migrator->RunOnce("api-tick");
+        auto r = c.migrator->Tick();
         if (!r.ok()) return SendError(res, r.status());
         SendJson(res, 200, {{"processed", *r}});
       });
@@ -465,6 +472,40 @@ void ApiServer::RegisterRoutes() {
         json out = json::array();
         for (const auto& t : *ts) out.push_back(TaskJson(t));
         SendJson(res, 200, out);
+      });
+
+  AddRoute("GET", "/tasks/{id}", R"(/tasks/([^/]+))", "One migration task", false,
+      [&c = ctx_, need](const httplib::Request& req, httplib::Response& res) {
+        if (!need(c.store, res, "the metadata store")) return;
+        const std::string v = req.matches[1];
+        int64_t id = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
+        if (ec != std::errc() || p != v.data() + v.size() || id <= 0) {
+          return SendError(res, Status::InvalidArgument("task id '" + v + "' is not a positive integer"));
+        }
+        auto t = c.store->GetTask(id);
+        if (!t.ok()) return SendError(res, t.status());
+        if (!*t) return SendError(res, Status::NotFound("no task " + v));
+        SendJson(res, 200, TaskJson(**t));
+      });
+
+  AddRoute("GET", "/migrator", "/migrator",
+      "This process's migrator: circuit breaker, bandwidth limit and timed-out calls per endpoint",
+      false, [&c = ctx_, need](const httplib::Request&, httplib::Response& res) {
+        if (!need(c.migrator, res, "the migrator")) return;
+        json eps = json::array();
+        for (const auto& e : c.migrator->Endpoints()) {
+          eps.push_back({{"endpoint", e.site},
+                         {"circuit", CircuitStateName(e.circuit.state)},
+                         {"consecutive_failures", e.circuit.consecutive_failures},
+                         {"retry_at_ms", e.circuit.retry_at_ms},
+                         {"opened_ms", e.circuit.opened_ms},
+                         {"opens", e.circuit.opens},
+                         {"last_error", e.circuit.last_error},
+                         {"bandwidth_mib_s", e.bandwidth_mib_s},
+                         {"timed_out_calls_in_flight", e.timed_out_calls_in_flight}});
+        }
+        SendJson(res, 200, {{"owner", c.migrator->owner()}, {"endpoints", eps}});
       });
 
   AddRoute("DELETE", "/tasks", "/tasks",

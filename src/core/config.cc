@@ -222,6 +222,27 @@ const std::vector<Prop<Config>>& RootProps() {
                 "Failed probes in a row before a site counts as down (alert raised, no new data "
                 "placed there).",
                 1, 1000),
+      P<Config>("migrator.pair_concurrency", Kind::kInt, F(migrator.pair_concurrency),
+                "Copies at once between one source and one destination site, across every "
+                "migrator process (0: no limit).", 0, 4096),
+      P<Config>("migrator.pair_concurrency_overrides", Kind::kString,
+                F(migrator.pair_concurrency_overrides),
+                "Per-pair limits overriding pair_concurrency: \"src>dst=N,...\"."),
+      P<Config>("migrator.breaker_failures", Kind::kInt, F(migrator.breaker_failures),
+                "Consecutive failures of an endpoint that open its circuit breaker.", 1, 100000),
+      P<Config>("migrator.breaker_open_ms", Kind::kInt, F(migrator.breaker_open_ms),
+                "An open circuit rejects work this long, then lets one probe task through.", 1,
+                86400000),
+      P<Config>("migrator.growing_window_s", Kind::kInt, F(migrator.growing_window_s),
+                "A source modified this recently is not copied yet (file_growing; 0: off).", 0,
+                86400),
+      P<Config>("migrator.call_timeout_ms", Kind::kInt, F(migrator.call_timeout_ms),
+                "A storage call, or a stream that stops moving, idle this long fails with "
+                "DeadlineExceeded and is retried; steadily moving transfers are never cut.",
+                10, 86400000),
+      P<Config>("migrator.max_deferrals", Kind::kInt, F(migrator.max_deferrals),
+                "A task put back this often without an attempt counted (file_growing, "
+                "throttled, circuit open) fails.", 1, 1e9),
       P<Config>("demo.objects", Kind::kInt, F(demo.objects), "Objects `dim demo` seeds.", 0,
                 1000000),
       P<Config>("demo.rate", Kind::kDouble, F(demo.rate),
@@ -282,6 +303,9 @@ const std::vector<Prop<SiteConfig>>& SiteProps() {
                     "Parts (blocks) uploaded in parallel.", 1, 64),
       P<SiteConfig>("create_bucket", Kind::kBool, S(create_bucket),
                     "s3/gcs/azure: create the bucket (container) when a request finds it missing."),
+      P<SiteConfig>("bandwidth_mib_s", Kind::kDouble, S(bandwidth_mib_s),
+                    "Migrator bandwidth limit for this site, reads and writes together, per "
+                    "process (MiB/s; 0: none).", 0, 1e9),
   };
   return props;
 }
@@ -541,6 +565,35 @@ Result<HostPort> ParseHostPort(const std::string& s) {
   return hp;
 }
 
+Result<std::map<std::pair<std::string, std::string>, int>> ParsePairLimits(const std::string& s) {
+  std::map<std::pair<std::string, std::string>, int> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    std::string item = s.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) {
+      size_t gt = item.find('>'), eq = item.find('=');
+      if (gt == std::string::npos || eq == std::string::npos || gt == 0 || eq < gt + 2 ||
+          eq + 1 >= item.size()) {
+        return Status::InvalidArgument("'" + item + "' is not src>dst=N");
+      }
+      std::string n = item.substr(eq + 1);
+      if (n.size() > 6 || !std::all_of(n.begin(), n.end(), [](char ch) { return std::isdigit(ch); })) {
+        return Status::InvalidArgument("'" + item + "': N must be a number 0..999999");
+      }
+      auto key = std::make_pair(item.substr(0, gt), item.substr(gt + 1, eq - gt - 1));
+      if (!out.emplace(key, std::stoi(n)).second) {
+        return Status::InvalidArgument("'" + key.first + ">" + key.second + "' is given twice");
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
   std::vector<ConfigDiagnostic> errs;
   auto add = [&](int line, std::string m) { errs.push_back({line, std::move(m)}); };
@@ -566,6 +619,17 @@ std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
     add(0, "migrator.backoff_base_ms must not exceed migrator.backoff_max_ms");
   }
   if (c.sites.empty()) add(0, "at least one [[sites]] entry is required");
+  if (auto pl = ParsePairLimits(c.migrator.pair_concurrency_overrides); !pl.ok()) {
+    add(0, "migrator.pair_concurrency_overrides: " + pl.status().message());
+  } else {
+    for (const auto& [pair, n] : *pl) {
+      for (const auto& name : {pair.first, pair.second}) {
+        bool known = std::any_of(c.sites.begin(), c.sites.end(),
+                                 [&](const SiteConfig& s) { return s.name == name; });
+        if (!known) add(0, "migrator.pair_concurrency_overrides: no site named '" + name + "'");
+      }
+    }
+  }
   std::set<std::string> names;
   for (const auto& s : c.sites) {
     std::string where = "site '" + s.name + "'";

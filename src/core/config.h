@@ -45,6 +45,7 @@ struct SiteConfig {
   int64_t part_size_mb = 8;    // s3/azure: multipart part / block size
   int64_t upload_concurrency = 4;
   bool create_bucket = false;  // s3/gcs/azure: create the bucket/container when missing
+  double bandwidth_mib_s = 0;  // migrator: limit on bytes read from + written to this site; 0: none
   int line = 0;  // where the site was declared in the file (0: built in)
 };
 
@@ -128,6 +129,13 @@ struct Config {
     int64_t backoff_max_ms = 60000;
     int64_t poll_interval_ms = 200;
     int64_t backlog_alert_threshold = 20;
+    int64_t pair_concurrency = 4;              // copies at once per (source, destination) pair
+    std::string pair_concurrency_overrides;    // "src>dst=N,..."
+    int64_t breaker_failures = 5;
+    int64_t breaker_open_ms = 30000;
+    int64_t growing_window_s = 5;
+    int64_t call_timeout_ms = 30000;
+    int64_t max_deferrals = 1000;
   } migrator;
   struct {
     int64_t retry_max_attempts = 5;  // tries per storage call, the first included
@@ -197,6 +205,9 @@ std::vector<ConfigDiagnostic> ValidateConfig(const Config& c);
 
 // docs/configuration.md, generated from the declaration table.
 std::string ConfigReferenceMarkdown();
+
+// migrator.pair_concurrency_overrides: "aws>gcp=8,azure>aws=1" -> {{aws,gcp}:8, {azure,aws}:1}.
+Result<std::map<std::pair<std::string, std::string>, int>> ParsePairLimits(const std::string& s);
 
 struct HostPort {
   std::string host;

@@ -198,6 +198,27 @@ TEST(ConfigTest, CloudSitesAreValidated) {
             "");
 }
 
+TEST(ConfigTest, PairConcurrencyOverrides) {
+  auto ok = ParsePairLimits(" aws>gcp=8, azure>aws=0 ,");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 2u);
+  EXPECT_EQ(ok->at({"aws", "gcp"}), 8);
+  EXPECT_EQ(ok->at({"azure", "aws"}), 0);
+  EXPECT_TRUE(ParsePairLimits("")->empty());
+  for (const char* bad : {"aws>gcp", "aws=3", ">gcp=1", "aws>=1", "aws>gcp=", "aws>gcp=x",
+                          "aws>gcp=1,aws>gcp=2", "aws>gcp=99999999"}) {
+    EXPECT_FALSE(ParsePairLimits(bad).ok()) << bad;
+  }
+  auto r = LoadConfigText("[migrator]\npair_concurrency_overrides = \"aws>nowhere=2\"\n", "p.toml",
+                          NoEnv(), NoNames());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.ErrorText("p").find("no site named 'nowhere'"), std::string::npos) << r.ErrorText("p");
+  auto r2 = LoadConfigText("[migrator]\npair_concurrency_overrides = \"aws>gcp\"\n", "p.toml",
+                           NoEnv(), NoNames());
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.ErrorText("p").find("not src>dst=N"), std::string::npos) << r2.ErrorText("p");
+}
+
 TEST(ConfigTest, ReferenceDocumentsEveryKey) {
   std::string md = ConfigReferenceMarkdown();
   EXPECT_NE(md.find("`stream.flush_interval_ms`"), std::string::npos);
