@@ -11,6 +11,8 @@
 #include <iostream>
 
 #include "cli/embedded_app.h"
+#include "cli/migrator_command.h"
+#include "cli/shutdown_signals.h"
 #include "cli/simulate_command.h"
 #include "core/config.h"
 #include "core/logging.h"
@@ -53,13 +55,8 @@ int Serve(const ServeFlags& f, bool demo) {
   }
   for (const auto& w : loaded.warnings) spdlog::warn("{}", w.message);
 
-  // Signals are taken by sigwait below; block them before any thread starts.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Signals are taken on this thread below; block them before any thread starts.
+  sigset_t set = dim::BlockShutdownSignals();
 
   dim::AppOptions opts;
   opts.demo = demo;
@@ -118,6 +115,17 @@ int main(int argc, char** argv) {
   simulate->add_option("--token", sim.token, "Admin token (default: read DATA_DIR/admin.token)");
   simulate->add_option("--data-dir", sim_data_dir, "Where to find admin.token");
 
+  dim::MigratorCommandOptions mig;
+  auto* migrator = app.add_subcommand("migrator", "Run only migrator workers (scale-out role)");
+  migrator->add_option("--config", mig.config, "TOML configuration file")->check(CLI::ExistingFile);
+  migrator->add_option("--data-dir", mig.data_dir, "Directory of the store, local sites and tokens");
+  migrator->add_option("--api-listen", mig.api_listen, "Serve this process's API on host:port (port 0: any)");
+  migrator->add_option("--workers", mig.workers, "Worker threads (default: migrator.workers)")->check(CLI::Range(0, 256));
+  migrator->add_flag("--drain", mig.drain, "Exit once no task is queued or running");
+  migrator->add_option("--drain-timeout", mig.drain_timeout_s, "With --drain: give up after this many seconds (exit 3)")->check(CLI::NonNegativeNumber);
+  migrator->add_option("--progress-interval", mig.progress_interval_s, "Seconds between progress lines (0: none)")->check(CLI::NonNegativeNumber);
+  migrator->add_option("--log-level", mig.log_level, "trace, debug, info, warn, error");
+
   auto* config = app.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
   std::string check_file;
@@ -129,6 +137,7 @@ int main(int argc, char** argv) {
 
   if (serve->parsed()) return Serve(serve_flags, false);
   if (demo->parsed()) return Serve(demo_flags, true);
+  if (migrator->parsed()) return dim::RunMigratorCommand(mig);
   if (simulate->parsed()) {
     if (sim.token.empty()) {
       if (const char* t = std::getenv("DIM_TOKEN")) sim.token = t;

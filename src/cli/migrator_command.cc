@@ -1,0 +1,173 @@
+#include "cli/migrator_command.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "api/admin_token.h"
+#include "api/api_server.h"
+#include "cli/shutdown_signals.h"
+#include "core/config.h"
+#include "core/logging.h"
+#include "migrator/migrator.h"
+#include "store/sqlite/sqlite_metadata_store.h"
+
+namespace dim {
+namespace {
+
+int Fail(int code, const Status& s) {
+  std::fprintf(stderr, "dim migrator: %s\n", s.ToString().c_str());
+  return code;
+}
+
+// Logs queue depth, throughput and an ETA every interval.
+class Progress {
+ public:
+  Progress(MetadataStore& store, MetricsRegistry& metrics)
+      : store_(store), bytes_(metrics.AddCounter("dim_migration_bytes_total", "").Get()) {}
+  void Log() {
+    auto counts = store_.CountTasks();
+    if (!counts.ok()) return;
+    int64_t now_us = MonotonicMicros();
+    int64_t done = (*counts)[TaskStatus::kDone];
+    double bytes = bytes_.Value();
+    if (last_us_ > 0) {
+      double secs = std::max(1e-3, (now_us - last_us_) / 1e6);
+      double rate = (done - last_done_) / secs;
+      int64_t left = (*counts)[TaskStatus::kQueued] + (*counts)[TaskStatus::kRunning];
+      std::string eta = rate > 0 ? std::to_string(static_cast<int64_t>(left / rate)) + " s" : "-";
+      spdlog::info(
+          "migrator: {} queued, {} running, {} done ({:.1f} tasks/s, {:.1f} MiB/s), {} failed; ETA "
+          "{}",
+          (*counts)[TaskStatus::kQueued], (*counts)[TaskStatus::kRunning], done, rate,
+          (bytes - last_bytes_) / secs / 1048576.0, (*counts)[TaskStatus::kFailed], eta);
+    }
+    last_us_ = now_us;
+    last_done_ = done;
+    last_bytes_ = bytes;
+  }
+
+ private:
+  MetadataStore& store_;
+  Counter& bytes_;
+  int64_t last_us_ = 0;
+  int64_t last_done_ = 0;
+  double last_bytes_ = 0;
+};
+
+}  // namespace
+
+int RunMigratorCommand(const MigratorCommandOptions& f) {
+  auto loaded = LoadConfigFile(f.config, ProcessEnv(), ProcessEnvNames());
+  if (!loaded.ok()) {
+    std::fputs(loaded.ErrorText(f.config.empty() ? "(environment)" : f.config).c_str(), stderr);
+    return 2;
+  }
+  Config c = std::move(loaded.config);
+  if (!f.data_dir.empty()) c.data_dir = f.data_dir;
+  if (!f.log_level.empty()) c.log.level = f.log_level;
+  if (f.workers >= 0) c.migrator.workers = f.workers;
+  if (auto s = InitLogging(c.log.level); !s.ok()) return Fail(2, s);
+  for (const auto& w : loaded.warnings) spdlog::warn("{}", w.message);
+  if (c.store.backend != "sqlite") {
+    return Fail(2, Status::Unimplemented("store.backend = \"" + c.store.backend +
+                                         "\" is not available in this build"));
+  }
+
+  // Signals are taken on this thread below; block them before any thread starts.
+  sigset_t set = BlockShutdownSignals();
+
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec)
+    return Fail(1,
+                Status::Unavailable("cannot create data dir " + c.data_dir + ": " + ec.message()));
+  std::string db = c.store.path.empty() ? (fs::path(c.data_dir) / "dim.db").string() : c.store.path;
+  auto store = SqliteMetadataStore::Open(db);
+  if (!store.ok()) return Fail(1, store.status());
+  auto sites = MakeSiteRegistry(c);
+  if (!sites.ok()) return Fail(1, sites.status());
+  const Clock& clock = RealClock::Instance();
+  MetricsRegistry metrics;
+  RuntimePolicy policy(**store, clock, c.policy.enforce_encryption);
+  auto migrator = std::make_unique<Migrator>(**store, *sites, policy, clock, metrics,
+                                             MigratorOptions::FromConfig(c));
+  RegisterStoreGauges(metrics, **store);
+
+  std::unique_ptr<ApiServer> api;
+  std::string dashboard;
+  if (!f.api_listen.empty()) {
+    auto hp = ParseHostPort(f.api_listen);
+    if (!hp.ok()) return Fail(2, hp.status().WithContext("--api-listen"));
+    auto token = LoadOrCreateAdminToken((fs::path(c.data_dir) / "admin.token").string());
+    if (!token.ok()) return Fail(1, token.status());
+    ApiContext ctx;
+    ctx.store = store->get();
+    ctx.sites = &*sites;
+    ctx.migrator = migrator.get();
+    ctx.policy = &policy;
+    ctx.metrics = &metrics;
+    ctx.clock = &clock;
+    ctx.admin_token = *token;
+    ctx.heat_tau_s = c.stream.heat_tau_s;
+    ctx.version = DIM_VERSION;
+    api = std::make_unique<ApiServer>(ctx);
+    if (auto s = api->Start(hp->host, hp->port, 4); !s.ok()) return Fail(1, s);
+    std::string host = hp->host == "0.0.0.0" ? "127.0.0.1" : hp->host;
+    dashboard = "http://" + host + ":" + std::to_string(api->port()) + "/?token=" + *token;
+  }
+
+  migrator->Start();
+  std::string names;
+  for (const auto& n : sites->Names()) names += (names.empty() ? "" : ", ") + n;
+  std::printf("\nData-in-Motion migrator is running (%lld workers, store %s, sites %s).\n",
+              static_cast<long long>(c.migrator.workers), db.c_str(), names.c_str());
+  if (!dashboard.empty()) std::printf("  Dashboard: %s\n", dashboard.c_str());
+  std::printf("  %s\n\n", f.drain ? "Exits when no task is queued or running."
+                                  : "SIGTERM or Ctrl-C stops it, handing back leased tasks.");
+  std::fflush(stdout);
+
+  Progress progress(**store, metrics);
+  progress.Log();
+  const int64_t start_us = MonotonicMicros();
+  int64_t last_progress_us = start_us;
+  int code = 0;
+  for (;;) {
+    timespec wait{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&set, nullptr, &wait);
+    if (sig > 0) {
+      spdlog::info("received signal {}: handing back leased tasks", sig);
+      break;
+    }
+    int64_t now_us = MonotonicMicros();
+    if (f.progress_interval_s > 0 &&
+        now_us - last_progress_us >= f.progress_interval_s * 1'000'000) {
+      progress.Log();
+      last_progress_us = now_us;
+    }
+    if (f.drain) {
+      auto counts = (*store)->CountTasks();
+      if (counts.ok() && (*counts)[TaskStatus::kQueued] == 0 &&
+          (*counts)[TaskStatus::kRunning] == 0) {
+        spdlog::info("migrator: queue drained in {:.1f} s", (now_us - start_us) / 1e6);
+        break;
+      }
+      if (f.drain_timeout_s > 0 && now_us - start_us > f.drain_timeout_s * 1'000'000) {
+        spdlog::warn("migrator: gave up draining after {} s", f.drain_timeout_s);
+        code = 3;
+        break;
+      }
+    }
+  }
+  if (api) api->Stop();
+  migrator->Stop();
+  progress.Log();
+  spdlog::info("migrator stopped cleanly");
+  return code;
+}
+
+}  // namespace dim
