@@ -48,11 +48,15 @@ Result<size_t> WindowSource::Read(char* buf, size_t n) {
 
 Result<size_t> PatternSource::Read(char* buf, size_t n) {
   size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
+  // Eight bytes per xorshift step (the stream depends only on the seed, not on read sizes).
   for (size_t i = 0; i < k; ++i) {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 7;
-    state_ ^= state_ << 17;
-    buf[i] = static_cast<char>(state_);
+    if (used_ == 8) {
+      state_ ^= state_ << 13;
+      state_ ^= state_ >> 7;
+      state_ ^= state_ << 17;
+      used_ = 0;
+    }
+    buf[i] = static_cast<char>(state_ >> (8 * used_++));
   }
   left_ -= static_cast<int64_t>(k);
   return k;

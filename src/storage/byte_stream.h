@@ -86,6 +86,7 @@ class PatternSource final : public ByteSource {
  private:
   int64_t left_;
   uint64_t state_;
+  int used_ = 8;  // bytes of state_ already served
 };
 
 // Reads the whole source into a string (for small objects and tests only).
