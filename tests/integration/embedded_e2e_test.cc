@@ -222,12 +222,50 @@ TEST_F(EmbeddedE2ETest, OptimizeAllPlansTheWholeFleet) {
   EXPECT_TRUE(seen) << audit.dump();
 }
 
+TEST_F(EmbeddedE2ETest, MigratorStatusAndTaskDetail) {
+  int status = 0;
+  json m = GetJson("/migrator", &status);
+  ASSERT_EQ(status, 200) << m.dump();
+  ASSERT_EQ(m["endpoints"].size(), 3u);
+  for (const auto& e : m["endpoints"]) {
+    EXPECT_EQ(e["circuit"], "closed") << e.dump();
+    EXPECT_EQ(e["consecutive_failures"], 0);
+  }
+  // Make sure there is a task: a burst on a cold object moves it.
+  json files = GetJson("/files?limit=10000");
+  std::string key;
+  for (const auto& f : files) {
+    if (f["tier"] == "cold") key = f["key"];
+  }
+  ASSERT_FALSE(key.empty());
+  auto c = Client();
+  auto r = c.Post("/simulate?key=" + key + "&events=100", Auth(), "", "text/plain");
+  ASSERT_TRUE(r);
+  json tasks = GetJson("/tasks?limit=1");
+  ASSERT_EQ(tasks.size(), 1u) << tasks.dump();
+  int64_t id = tasks[0]["id"];
+  json t = GetJson("/tasks/" + std::to_string(id), &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(t["id"], id);
+  for (const char* field : {"bytes", "bytes_done", "deferrals", "attempts", "max_attempts",
+                            "lease_owner", "lease_expiry_ms", "first_started_ms", "finished_ms"}) {
+    EXPECT_TRUE(t.contains(field)) << field;
+  }
+  GetJson("/tasks/abc", &status);
+  EXPECT_EQ(status, 400);
+  GetJson("/tasks/-3", &status);
+  EXPECT_EQ(status, 400);
+  GetJson("/tasks/99999999", &status);
+  EXPECT_EQ(status, 404);
+}
+
 TEST_F(EmbeddedE2ETest, EveryDocumentedRouteIsInOpenApi) {
   json doc = GetJson("/openapi.json");
   ASSERT_TRUE(doc.contains("paths"));
   for (const char* p : {"/healthz", "/files", "/endpoints", "/policy/security", "/optimize/{key}",
                         "/optimize/all", "/simulate", "/explain/{key}", "/debug/placement/{key}",
-                        "/migrator/tick", "/tasks", "/metrics", "/alerts", "/alerts/{id}/ack",
+                        "/migrator/tick", "/migrator", "/tasks", "/tasks/{id}", "/metrics",
+                        "/alerts", "/alerts/{id}/ack",
                         "/alerts/clear"}) {
     EXPECT_TRUE(doc["paths"].contains(p)) << p;
   }
@@ -239,7 +277,8 @@ TEST_F(EmbeddedE2ETest, MetricsPassPromtool) {
   auto m = c.Get("/metrics");
   ASSERT_TRUE(m);
   for (const char* name : {"dim_migration_queue", "dim_events_ingested_total", "dim_objects",
-                           "dim_api_requests_total"}) {
+                           "dim_api_requests_total", "dim_migration_circuit_state",
+                           "dim_migration_corrupt_rejected_total"}) {
     EXPECT_NE(m->body.find(name), std::string::npos) << name;
   }
   std::string path = *dir_ + "/metrics.txt";

@@ -283,5 +283,20 @@ TEST(MigratorCrashTest, SurvivesRepeatedKillNine) {
   fs::remove_all(dir);
 }
 
+TEST(MigratorCommandTest, BadConfigurationNamesTheLineAndDrainExitsWhenIdle) {
+  const std::string dir = testing::MakeTempDir("migcmd");
+  std::ofstream(dir + "/bad.toml") << "[migrator]\nworkers = 3\nlease_s = \"long\"\n"
+                                      "pair_concurrency_overrides = \"aws>gcp\"\n";
+  auto r = testing::RunDim({"migrator", "--config", dir + "/bad.toml", "--data-dir", dir + "/d"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("bad.toml:3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not src>dst=N"), std::string::npos) << r.err;
+  // Nothing to do: --drain returns at once, cleanly.
+  r = testing::RunDim({"migrator", "--data-dir", dir + "/d", "--drain", "--drain-timeout", "30"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("queue drained"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dim
