@@ -103,7 +103,10 @@ DimProcess::DimProcess(const std::string& mode, const std::string& data_dir,
   log_path_ = data_dir + ".log";
   int err = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<std::string> args = {DimBinary(), mode, "--data-dir", data_dir, "--api-listen",
-                                   "127.0.0.1:0", "--s3-listen", "127.0.0.1:0"};
+                                   "127.0.0.1:0"};
+  // Only the roles that run the S3 gateway take --s3-listen.
+  const bool gateway = mode == "serve" || mode == "demo";
+  if (gateway) args.insert(args.end(), {"--s3-listen", "127.0.0.1:0"});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(args, pipefd[1], err);
   ::close(pipefd[1]);
@@ -121,13 +124,15 @@ DimProcess::DimProcess(const std::string& mode, const std::string& data_dir,
       if (n <= 0) break;  // exited
       output_.append(buf, static_cast<size_t>(n));
       std::smatch m, m3;
-      if (std::regex_search(output_, m, url) && std::regex_search(output_, m3, s3)) {
+      if (std::regex_search(output_, m, url) && (!gateway || std::regex_search(output_, m3, s3))) {
         api_url_ = m[1];
         host_ = m[2];
         port_ = std::stoi(m[3]);
         token_ = m[4];
-        s3_url_ = m3[1];
-        s3_port_ = std::stoi(m3[2]);
+        if (gateway) {
+          s3_url_ = m3[1];
+          s3_port_ = std::stoi(m3[2]);
+        }
         return;
       }
     }

@@ -28,8 +28,9 @@ RunResult RunProgram(const std::vector<std::string>& argv, const std::vector<std
 
 class DimProcess {
  public:
-  // Starts `dim <mode> --data-dir DIR --api-listen 127.0.0.1:0 --s3-listen 127.0.0.1:0 ...extra`
-  // and waits until it prints its dashboard and S3 URLs.
+  // Starts `dim <mode> --data-dir DIR --api-listen 127.0.0.1:0 [--s3-listen 127.0.0.1:0] ...extra`
+  // (--s3-listen for serve and demo, the roles with a gateway) and waits until it prints its
+  // dashboard URL (and, with a gateway, its S3 URL).
   DimProcess(const std::string& mode, const std::string& data_dir,
              const std::vector<std::string>& extra = {});
   ~DimProcess();
