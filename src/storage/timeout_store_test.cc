@@ -109,16 +109,22 @@ class SlowStore final : public ObjectStore {
 
 class TimeoutStoreTest : public ::testing::Test {
  protected:
+  static constexpr int64_t kTimeoutMs = 1000;
   void SetUp() override {
     dir_ = FreshDir("t");
     slow_ = std::make_shared<SlowStore>(
         std::shared_ptr<ObjectStore>(LocalObjectStore::Make("slow", dir_).value()));
-    store_ = TimeoutStore::Make(slow_, 300);
+    store_ = TimeoutStore::Make(slow_, kTimeoutMs);
   }
   void TearDown() override {
     // Let abandoned calls finish before the directory goes.
     for (int i = 0; i < 200 && store_->abandoned_in_flight() > 0; ++i) SleepMs(50);
     std::filesystem::remove_all(dir_);
+  }
+  // Writes a test's starting content past the timeouts (a loaded machine's fsync can be slow).
+  void Seed(const std::string& blob, const std::string& data) {
+    StringSource src(data);
+    ASSERT_TRUE(slow_->Put(blob, src, {}).ok());
   }
   Status PutString(const std::string& blob, const std::string& data) {
     StringSource src(data);
@@ -153,22 +159,22 @@ TEST_F(TimeoutStoreTest, SlowCallFailsWithDeadlineExceededAndTheCallerIsFreed) {
 }
 
 TEST_F(TimeoutStoreTest, SteadyTransferLongerThanTheTimeoutIsNotCut) {
-  // 4 MiB in 256 KiB reads, 60 ms each: ~1 s in total, far beyond the 300 ms per-call timeout,
+  // 4 MiB in 256 KiB reads, 150 ms each: ~2.4 s in total, far beyond the 1 s per-call timeout,
   // but never idle for long. Both directions.
   std::string data(4 << 20, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 + (i >> 12));
-  slow_->put_chunk_delay_ms = 60;
+  slow_->put_chunk_delay_ms = 150;
   int64_t start = MonotonicMicros();
   ASSERT_TRUE(PutString("big", data).ok());
-  EXPECT_GT((MonotonicMicros() - start) / 1000, 300);
+  EXPECT_GT((MonotonicMicros() - start) / 1000, kTimeoutMs);
   slow_->put_chunk_delay_ms = 0;
-  slow_->get_chunk_delay_ms = 60;
+  slow_->get_chunk_delay_ms = 150;
   EXPECT_EQ(Sha256::Hex(GetString("big")), Sha256::Hex(data));
 }
 
 TEST_F(TimeoutStoreTest, StalledPutTimesOutAndCannotLandLater) {
-  ASSERT_TRUE(PutString("p", "old bytes").ok());
-  slow_->put_first_read_delay_ms = 1500;  // the backend takes nothing for 1.5 s
+  Seed("p", "old bytes");
+  slow_->put_first_read_delay_ms = 4000;  // the backend takes nothing for 4 s
   std::string big(3 << 20, 'n');          // more than the pipe holds
   Status s = PutString("p", big);
   EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
@@ -176,7 +182,7 @@ TEST_F(TimeoutStoreTest, StalledPutTimesOutAndCannotLandLater) {
   slow_->put_first_read_delay_ms = 0;
   EXPECT_EQ(PutString("p", "new bytes").code(), StatusCode::kUnavailable);
   EXPECT_EQ(store_->Delete("p").code(), StatusCode::kUnavailable);
-  for (int i = 0; i < 200 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
+  for (int i = 0; i < 400 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
   ASSERT_EQ(store_->abandoned_in_flight(), 0);
   // The abandoned write was refused its bytes: the old content survived.
   EXPECT_EQ(GetString("p"), "old bytes");
@@ -185,10 +191,10 @@ TEST_F(TimeoutStoreTest, StalledPutTimesOutAndCannotLandLater) {
 }
 
 TEST_F(TimeoutStoreTest, SlowFinishAfterTheLastByteTimesOut) {
-  slow_->put_finish_delay_ms = 1500;
+  slow_->put_finish_delay_ms = 4000;
   EXPECT_EQ(PutString("f", "small").code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(PutString("f", "small").code(), StatusCode::kUnavailable);
-  for (int i = 0; i < 200 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
+  for (int i = 0; i < 400 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
   slow_->put_finish_delay_ms = 0;
   // That write did land (its bytes were complete and verified); a retry simply rewrites them.
   EXPECT_EQ(GetString("f"), "small");
@@ -196,8 +202,8 @@ TEST_F(TimeoutStoreTest, SlowFinishAfterTheLastByteTimesOut) {
 }
 
 TEST_F(TimeoutStoreTest, StalledReadStreamTimesOut) {
-  ASSERT_TRUE(PutString("g", std::string(2 << 20, 'g')).ok());
-  slow_->get_chunk_delay_ms = 2000;
+  Seed("g", std::string(2 << 20, 'g'));
+  slow_->get_chunk_delay_ms = 4000;
   auto src = store_->Get("g", std::nullopt);
   ASSERT_TRUE(src.ok());
   char buf[4096];
