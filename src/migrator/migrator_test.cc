@@ -14,7 +14,7 @@ namespace dim {
 namespace {
 
 // A fault-injecting test double over a real local store (unit tests of the retry logic; the
-// fault test in tests/integration uses the real ChaosStore).
+// fault test in tests/integration/migrator_fault_test.cc injects its faults the same way).
 class FaultyStore final : public ObjectStore {
  public:
   explicit FaultyStore(std::shared_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
