@@ -156,6 +156,18 @@ def main():
             with open(os.path.join(tmp, f"rclone-{pair.name}-{tag}.log"), "w") as log:
                 return timed(argv, env=env, log=log)
 
+        def fsync_tree(root):
+            """fsyncs every file and directory under root (what a durable copy pays); seconds."""
+            start = time.monotonic()
+            for d, _, files in os.walk(root):
+                for name in files + ["."]:
+                    fd = os.open(os.path.join(d, name), os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            return time.monotonic() - start
+
         def case(pair, tag, objects, tools):
             """Seeds fresh objects, runs the tools in order; None and why if dim cannot use the pair."""
             data_dir = os.path.join(tmp, f"{pair.name}-{tag}")
@@ -169,6 +181,12 @@ def main():
                 secs, rss = drain(cfg, tag, pair) if tool == "dim" else rclone_copy(pair, tag, data_dir)
                 out[tool] = {"mibs": seeded["bytes"] / secs / 1048576, "secs": secs, "rss": rss,
                              "bytes": seeded["bytes"]}
+                if tool == "rclone" and pair.name == "local":
+                    # rclone does not fsync; the migrator fsyncs every blob before it commits it.
+                    # Also time rclone plus an fsync of what it wrote: the same durability.
+                    fs = fsync_tree(pair.rclone_dst(tag))
+                    out["rclone+fsync"] = {"mibs": seeded["bytes"] / (secs + fs) / 1048576,
+                                           "secs": secs + fs, "rss": rss, "bytes": seeded["bytes"]}
                 if tool == "dim":
                     checked = run_json([seed, "check", "--config", cfg])
                     if checked["verified"] != seeded["objects"] or checked["bytes"] != seeded["bytes"]:
@@ -192,9 +210,14 @@ def main():
                 m, r = out["dim"], out["rclone"]
                 results.setdefault((pname, "dim"), []).append(m)
                 results.setdefault((pname, "rclone"), []).append(r)
+                durable = ""
+                if "rclone+fsync" in out:
+                    results.setdefault((pname, "rclone+fsync"), []).append(out["rclone+fsync"])
+                    durable = (f"  rclone+fsync {out['rclone+fsync']['mibs']:7.1f} MiB/s "
+                               f"ratio {m['mibs'] / out['rclone+fsync']['mibs']:.2f}x")
                 print(f"run {run + 1}/{args.runs} {pname:7} {m['bytes'] / 1048576:7.0f} MiB  dim migrator "
                       f"{m['mibs']:7.1f} MiB/s (rss {m['rss']:5.1f} MiB)  rclone {r['mibs']:7.1f} MiB/s "
-                      f"(rss {r['rss']:5.1f} MiB)  ratio {m['mibs'] / r['mibs']:.2f}x", flush=True)
+                      f"(rss {r['rss']:5.1f} MiB)  ratio {m['mibs'] / r['mibs']:.2f}x{durable}", flush=True)
 
         huge = None
         if args.huge_mib:
@@ -212,18 +235,26 @@ def main():
         print()
         print(f"Medians of {args.runs} runs ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
               f"objects {args.objects}, {WORKERS} workers / transfers)")
-        print("| pair | dim migrator MiB/s | rclone copy --checksum MiB/s | ratio | dim peak RSS MiB | rclone peak RSS MiB |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("| pair | dim migrator MiB/s | rclone copy --checksum MiB/s | ratio | rclone + fsync MiB/s | ratio "
+              "| dim peak RSS MiB | rclone peak RSS MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         ok = True
         for pname in pairs:
             ratio = med(pname, "dim", "mibs") / med(pname, "rclone", "mibs")
             ok &= ratio >= 1.0
+            durable = "— | —"
+            if (pname, "rclone+fsync") in results:
+                d = med(pname, "rclone+fsync", "mibs")
+                durable = f"{d:.1f} | {med(pname, 'dim', 'mibs') / d:.2f}x"
             print(f"| {pname} | {med(pname, 'dim', 'mibs'):.1f} | {med(pname, 'rclone', 'mibs'):.1f} | "
-                  f"{ratio:.2f}x | {med(pname, 'dim', 'rss'):.1f} | {med(pname, 'rclone', 'rss'):.1f} |")
+                  f"{ratio:.2f}x | {durable} | {med(pname, 'dim', 'rss'):.1f} | {med(pname, 'rclone', 'rss'):.1f} |")
         print()
         for pname in pairs:
             ratio = med(pname, "dim", "mibs") / med(pname, "rclone", "mibs")
             print(f"goal {pname} throughput >= 1.0x rclone: {ratio:.2f}x — {'met' if ratio >= 1.0 else 'NOT met'}")
+            if (pname, "rclone+fsync") in results:
+                d = med(pname, "dim", "mibs") / med(pname, "rclone+fsync", "mibs")
+                print(f"     {pname} vs rclone with the same durability (+ fsync of its files): {d:.2f}x")
         for note in notes:
             print(f"not measured: {note}")
         if huge:
