@@ -2,9 +2,11 @@
 // throttles 20% of its calls (429 TooManyRequests / 503 SlowDown), fails completely for 10 s in
 // the middle of the run (every call and every open stream: the circuit breaker must open, raise
 // `circuit_open`, keep the tasks waiting and close again), and 5% of the reads from the source
-// are corrupted in flight. At the end every task completed, every corrupt copy was rejected and
-// retried, none was committed: each object's only replica is on the destination and its bytes
-// verify, and the destination holds no other blob.
+// are corrupted in flight. The source also answers with injected latency (every call and every
+// chunk) and stalls 5% of its reads past the per-call timeout: those time out and are retried,
+// while the slow-but-moving calls are never cut. At the end every task completed, every corrupt
+// copy was rejected and retried, none was committed: each object's only replica is on the
+// destination and its bytes verify, and the destination holds no other blob.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -43,7 +45,10 @@ class FaultInjector final : public ObjectStore {
   std::atomic<double> throttle_fraction{0};
   std::atomic<double> corrupt_fraction{0};
   std::atomic<bool> down{false};
-  std::atomic<int64_t> throttled{0}, refused{0}, corrupted_gets{0};
+  std::atomic<int64_t> latency_ms{0}, chunk_latency_ms{0};  // before every call / stream read
+  std::atomic<double> stall_fraction{0};                    // of Gets, which then wait stall_ms
+  std::atomic<int64_t> stall_ms{0};
+  std::atomic<int64_t> throttled{0}, refused{0}, corrupted_gets{0}, stalled{0};
   // Puts that received a whole body not matching their expected SHA-256 (corrupt copies that
   // reached this store), and puts that got a whole body at all.
   std::atomic<int64_t> corrupt_bodies{0}, whole_bodies{0};
@@ -56,6 +61,10 @@ class FaultInjector final : public ObjectStore {
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override {
     DIM_RETURN_IF_ERROR(Inject());
+    if (Chance(stall_fraction.load())) {
+      ++stalled;
+      SleepMs(stall_ms.load());
+    }
     DIM_ASSIGN_OR_RETURN(auto in, inner_->Get(blob, range));
     int64_t flip_at = -1;
     if (Chance(corrupt_fraction.load())) {
@@ -115,6 +124,7 @@ class FaultInjector final : public ObjectStore {
     FaultySource(ByteSource& inner, FaultInjector& f) : inner_(inner), f_(f) {}
     Result<size_t> Read(char* buf, size_t n) override {
       if (f_.down.load()) return Refused();
+      SleepMs(f_.chunk_latency_ms.load());
       DIM_ASSIGN_OR_RETURN(size_t got, inner_.Read(buf, n));
       if (flip_at_ >= pos_ && flip_at_ < pos_ + static_cast<int64_t>(got)) {
         buf[flip_at_ - pos_] ^= 0x20;
@@ -138,7 +148,11 @@ class FaultInjector final : public ObjectStore {
     bool at_end_ = false;
   };
 
+  static void SleepMs(int64_t ms) {
+    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
   Status Inject() {
+    SleepMs(latency_ms.load());
     if (down.load()) {
       ++refused;
       return Status::Unavailable("site " + name() + ": connection refused (injected outage)");
@@ -164,6 +178,12 @@ class FaultInjector final : public ObjectStore {
 std::map<TaskStatus, int64_t> Counts(MetadataStore& store) {
   auto c = store.CountTasks();
   return c.ok() ? *c : std::map<TaskStatus, int64_t>{};
+}
+
+double SourceTimeouts(MetricsRegistry& metrics) {
+  return metrics.AddCounter("dim_migration_endpoint_failures_total", "", {"endpoint", "class"})
+      .Labels({"src", "timeout"})
+      .Value();
 }
 
 bool CircuitAlertActive(MetadataStore& store, const std::string& site) {
@@ -254,7 +274,7 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
   o.breaker_failures = 5;
   o.breaker_open_ms = 1000;
   o.growing_window_ms = 0;
-  o.call_timeout_ms = 30000;
+  o.call_timeout_ms = 3000;
   o.seed = seed;
   MetricsRegistry metrics;
   RuntimePolicy policy(md, RealClock::Instance(), false);
@@ -262,6 +282,10 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
 
   dst_fault->throttle_fraction = 0.20;
   src_fault->corrupt_fraction = 0.05;
+  src_fault->latency_ms = 20;
+  src_fault->chunk_latency_ms = 5;
+  src_fault->stall_fraction = 0.05;
+  src_fault->stall_ms = 6000;  // twice the per-call timeout
   migrator.Start();
 
   // The outage: once a third of the 2 x kObjects tasks are done, the destination fails for 10 s.
@@ -307,17 +331,22 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
 
   std::printf(
       "[ fault    ] dst: %lld throttled calls, %lld refused during the outage; src: %lld corrupt "
-      "reads; %lld corrupt copies reached dst, %.0f rejected\n",
+      "reads; %lld corrupt copies reached dst, %.0f rejected; src: %lld stalled reads, %.0f "
+      "timeouts\n",
       static_cast<long long>(dst_fault->throttled.load()),
       static_cast<long long>(dst_fault->refused.load()),
       static_cast<long long>(src_fault->corrupted_gets.load()),
       static_cast<long long>(dst_fault->corrupt_bodies.load()),
-      metrics.AddCounter("dim_migration_corrupt_rejected_total", "").Get().Value());
+      metrics.AddCounter("dim_migration_corrupt_rejected_total", "").Get().Value(),
+      static_cast<long long>(src_fault->stalled.load()), SourceTimeouts(metrics));
 
   // The faults happened.
   EXPECT_GT(dst_fault->throttled.load(), 0);
   EXPECT_GT(dst_fault->refused.load(), 0);
   EXPECT_GT(dst_fault->corrupt_bodies.load(), 0) << "no corrupt copy reached the destination";
+  EXPECT_GT(src_fault->stalled.load(), 0);
+  // Every stalled read timed out (and its task was retried: all complete below).
+  EXPECT_GE(SourceTimeouts(metrics), static_cast<double>(src_fault->stalled.load()));
   // The outage opened the circuit with an alert, kept the tasks waiting instead of failing them,
   // and the circuit closed again (alert resolved) once the destination was back.
   EXPECT_TRUE(alert_seen) << "no circuit_open alert for dst during the outage";
