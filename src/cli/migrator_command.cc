@@ -23,41 +23,6 @@ int Fail(int code, const Status& s) {
   return code;
 }
 
-// Logs queue depth, throughput and an ETA every interval.
-class Progress {
- public:
-  Progress(MetadataStore& store, MetricsRegistry& metrics)
-      : store_(store), bytes_(metrics.AddCounter("dim_migration_bytes_total", "").Get()) {}
-  void Log() {
-    auto counts = store_.CountTasks();
-    if (!counts.ok()) return;
-    int64_t now_us = MonotonicMicros();
-    int64_t done = (*counts)[TaskStatus::kDone];
-    double bytes = bytes_.Value();
-    if (last_us_ > 0) {
-      double secs = std::max(1e-3, (now_us - last_us_) / 1e6);
-      double rate = (done - last_done_) / secs;
-      int64_t left = (*counts)[TaskStatus::kQueued] + (*counts)[TaskStatus::kRunning];
-      std::string eta = rate > 0 ? std::to_string(static_cast<int64_t>(left / rate)) + " s" : "-";
-      spdlog::info(
-          "migrator: {} queued, {} running, {} done ({:.1f} tasks/s, {:.1f} MiB/s), {} failed; ETA "
-          "{}",
-          (*counts)[TaskStatus::kQueued], (*counts)[TaskStatus::kRunning], done, rate,
-          (bytes - last_bytes_) / secs / 1048576.0, (*counts)[TaskStatus::kFailed], eta);
-    }
-    last_us_ = now_us;
-    last_done_ = done;
-    last_bytes_ = bytes;
-  }
-
- private:
-  MetadataStore& store_;
-  Counter& bytes_;
-  int64_t last_us_ = 0;
-  int64_t last_done_ = 0;
-  double last_bytes_ = 0;
-};
-
 }  // namespace
 
 int RunMigratorCommand(const MigratorCommandOptions& f) {
@@ -94,8 +59,9 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
   const Clock& clock = RealClock::Instance();
   MetricsRegistry metrics;
   RuntimePolicy policy(**store, clock, c.policy.enforce_encryption);
-  auto migrator = std::make_unique<Migrator>(**store, *sites, policy, clock, metrics,
-                                             MigratorOptions::FromConfig(c));
+  MigratorOptions mo = MigratorOptions::FromConfig(c);
+  mo.progress_interval_ms = 0;  // this command logs progress itself (--progress-interval)
+  auto migrator = std::make_unique<Migrator>(**store, *sites, policy, clock, metrics, mo);
   RegisterStoreGauges(metrics, **store);
 
   std::unique_ptr<ApiServer> api;
@@ -131,8 +97,11 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
                                   : "SIGTERM or Ctrl-C stops it, handing back leased tasks.");
   std::fflush(stdout);
 
-  Progress progress(**store, metrics);
-  progress.Log();
+  MigrationProgress progress(**store, metrics.AddCounter("dim_migration_bytes_total", "").Get());
+  auto log_progress = [&progress] {
+    if (auto line = progress.Line()) spdlog::info("{}", *line);
+  };
+  log_progress();
   const int64_t start_us = MonotonicMicros();
   int64_t last_progress_us = start_us;
   int code = 0;
@@ -146,7 +115,7 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
     int64_t now_us = MonotonicMicros();
     if (f.progress_interval_s > 0 &&
         now_us - last_progress_us >= f.progress_interval_s * 1'000'000) {
-      progress.Log();
+      log_progress();
       last_progress_us = now_us;
     }
     if (f.drain) {
@@ -165,7 +134,7 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
   }
   if (api) api->Stop();
   migrator->Stop();
-  progress.Log();
+  log_progress();
   spdlog::info("migrator stopped cleanly");
   return code;
 }

@@ -243,6 +243,11 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("migrator.max_deferrals", Kind::kInt, F(migrator.max_deferrals),
                 "A task put back this often without an attempt counted (file_growing, "
                 "throttled, circuit open) fails.", 1, 1e9),
+      P<Config>("migrator.progress_interval_s", Kind::kInt, F(migrator.progress_interval_s),
+                "dim serve/demo log a migration progress line (queue, tasks/s, MiB/s, ETA) this "
+                "often while tasks are queued or running (0: off; dim migrator has "
+                "--progress-interval).",
+                0, 86400),
       P<Config>("demo.objects", Kind::kInt, F(demo.objects), "Objects `dim demo` seeds.", 0,
                 1000000),
       P<Config>("demo.rate", Kind::kDouble, F(demo.rate),

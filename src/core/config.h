@@ -136,6 +136,7 @@ struct Config {
     int64_t growing_window_s = 5;
     int64_t call_timeout_ms = 30000;
     int64_t max_deferrals = 1000;
+    int64_t progress_interval_s = 10;  // dim serve/demo: progress line while tasks wait (0: off)
   } migrator;
   struct {
     int64_t retry_max_attempts = 5;  // tries per storage call, the first included

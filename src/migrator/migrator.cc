@@ -86,6 +86,7 @@ MigratorOptions MigratorOptions::FromConfig(const Config& c) {
   o.growing_window_ms = c.migrator.growing_window_s * 1000;
   o.call_timeout_ms = c.migrator.call_timeout_ms;
   o.max_deferrals = static_cast<int>(c.migrator.max_deferrals);
+  o.progress_interval_ms = c.migrator.progress_interval_s * 1000;
   return o;
 }
 
@@ -581,6 +582,19 @@ void Migrator::Start() {
   if (running_.exchange(true)) return;
   stopping_ = false;
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+  if (options_.progress_interval_ms > 0) threads_.emplace_back([this] { ProgressLoop(); });
+}
+
+void Migrator::ProgressLoop() {
+  MigrationProgress progress(store_, bytes_);
+  progress.Line();  // the baseline for the first rate
+  std::unique_lock<std::mutex> lock(loop_mu_);
+  while (!loop_cv_.wait_for(lock, std::chrono::milliseconds(options_.progress_interval_ms),
+                            [&] { return !running_.load(); })) {
+    lock.unlock();
+    if (auto line = progress.Line(/*only_if_active=*/true)) spdlog::info("{}", *line);
+    lock.lock();
+  }
 }
 
 void Migrator::Stop() {

@@ -21,7 +21,8 @@
 //   - copies per (source, destination) pair are capped across all processes, and each site's
 //     bandwidth_mib_s paces this process's reads from and writes to it.
 // Leases are renewed by a keeper thread; a worker that dies lets them expire. On Stop(), copies
-// under way are handed back (ReleaseTask) rather than finished. Thread-safe.
+// under way are handed back (ReleaseTask) rather than finished. With progress_interval_ms, a
+// thread logs a MigrationProgress line that often while tasks are queued or running. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -39,6 +40,7 @@
 #include "migrator/backoff.h"
 #include "migrator/circuit_breaker.h"
 #include "migrator/lease_keeper.h"
+#include "migrator/migration_progress.h"
 #include "migrator/token_bucket.h"
 #include "optimizer/runtime_policy.h"
 #include "storage/site_registry.h"
@@ -62,8 +64,9 @@ struct MigratorOptions {
   int64_t growing_window_ms = 5000;  // 0: no growing-file check by age
   int64_t call_timeout_ms = 30000;
   int max_deferrals = 1000;
-  std::string owner = "migrator";  // prefix of worker ids (host:pid is appended)
-  uint64_t seed = 0;               // jitter; 0: random
+  int64_t progress_interval_ms = 0;  // > 0: log a progress line this often while there is work
+  std::string owner = "migrator";    // prefix of worker ids (host:pid is appended)
+  uint64_t seed = 0;                 // jitter; 0: random
   static MigratorOptions FromConfig(const Config& c);
 };
 
@@ -118,6 +121,7 @@ class Migrator {
   void UpdateCircuitGauge(Endpoint& e);
   int64_t Jitter(int64_t max_ms);
   void WorkerLoop(int index);
+  void ProgressLoop();
 
   MetadataStore& store_;
   const SiteRegistry& sites_;

@@ -551,5 +551,31 @@ TEST_F(MigratorTest, TooManyDeferralsFail) {
   EXPECT_NE(t.last_error.find("put back 2 times"), std::string::npos) << t.last_error;
 }
 
+TEST_F(MigratorTest, ProgressLineShowsTheQueueRateAndEtaOnlyWhileThereIsWork) {
+  Counter& bytes = metrics_.AddCounter("dim_migration_bytes_total", "").Get();
+  MigrationProgress progress(*store_, bytes);
+  auto first = progress.Line(true);
+  ASSERT_TRUE(first.has_value());  // the first call always reports
+  EXPECT_NE(first->find("0 queued, 0 running, 0 done"), std::string::npos) << *first;
+  EXPECT_FALSE(progress.Line(true).has_value());  // idle and nothing finished: quiet
+  Move(Write("p1", std::string(1000, 'a'), "azure"), {"aws"});
+  Move(Write("p2", std::string(1000, 'b'), "azure"), {"aws"});
+  auto queued = progress.Line(true);
+  ASSERT_TRUE(queued.has_value());
+  EXPECT_NE(queued->find("2 queued"), std::string::npos) << *queued;
+  EXPECT_NE(queued->find("ETA -"), std::string::npos) << *queued;  // nothing finished yet
+  ASSERT_TRUE(*migrator_->RunOnce("w"));                           // one copy of 1000 bytes
+  auto moving = progress.Line(true);
+  ASSERT_TRUE(moving.has_value());
+  EXPECT_NE(moving->find("1 done ("), std::string::npos) << *moving;
+  EXPECT_NE(moving->find("MiB/s), 0 failed; ETA "), std::string::npos) << *moving;
+  EXPECT_EQ(moving->find("ETA -"), std::string::npos) << *moving;
+  EXPECT_EQ(bytes.Value(), 1000);
+  Drain();
+  ASSERT_TRUE(progress.Line(true).has_value());  // tasks finished since the last line
+  EXPECT_FALSE(progress.Line(true).has_value());
+  EXPECT_TRUE(progress.Line(false).has_value());  // unless asked to report anyway
+}
+
 }  // namespace
 }  // namespace dim
