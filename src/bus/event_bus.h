@@ -65,6 +65,10 @@ class EventBus {
   // (nullptr) before the listener goes away.
   virtual void SetPartitionListener(PartitionListener* listener) { (void)listener; }
 
+  // The end of each partition's log as this member knows it (the offset the next event will
+  // get), for lag (end minus the stored offset); partitions it cannot tell are left out.
+  virtual std::map<int32_t, int64_t> EndOffsets() const { return {}; }
+
   // Wakes pollers and rejects further publishes.
   virtual void Close() = 0;
 

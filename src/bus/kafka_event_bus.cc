@@ -65,29 +65,15 @@ struct TopicPartitions {
 
 }  // namespace
 
-Result<std::map<std::string, std::string>> ParseKafkaProperties(const std::string& text) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find_first_of(";,\n", start);
-    if (end == std::string::npos) end = text.size();
-    std::string pair = text.substr(start, end - start);
-    auto trim = [](std::string s) {
-      size_t a = s.find_first_not_of(" \t\r");
-      size_t b = s.find_last_not_of(" \t\r");
-      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-    };
-    pair = trim(pair);
-    if (!pair.empty()) {
-      size_t eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return Status::InvalidArgument("kafka property '" + pair + "' is not key=value");
-      }
-      out[trim(pair.substr(0, eq))] = trim(pair.substr(eq + 1));
-    }
-    start = end + 1;
-  }
-  return out;
+Result<KafkaBusOptions> KafkaBusOptions::FromConfig(const Config& c) {
+  KafkaBusOptions o;
+  o.brokers = c.bus.brokers;
+  o.topic = c.bus.topic;
+  o.group = c.bus.group;
+  auto props = ParseKafkaProperties(c.bus.kafka_properties);
+  if (!props.ok()) return props.status().WithContext("bus.kafka_properties");
+  o.properties = std::move(*props);
+  return o;
 }
 
 struct KafkaEventBus::Impl : public RdKafka::RebalanceCb,
@@ -470,6 +456,20 @@ void KafkaEventBus::SetPartitionListener(PartitionListener* listener) {
 std::vector<int32_t> KafkaEventBus::Assignment() const {
   std::lock_guard<std::mutex> lock(impl_->assigned_mu);
   return {impl_->assigned.begin(), impl_->assigned.end()};
+}
+
+std::map<int32_t, int64_t> KafkaEventBus::EndOffsets() const {
+  std::map<int32_t, int64_t> out;
+  if (!impl_->consumer || impl_->closed.load()) return out;
+  for (int32_t p : Assignment()) {
+    int64_t low = -1, high = -1;
+    if (impl_->consumer->get_watermark_offsets(impl_->opts.topic, p, &low, &high) ==
+            RdKafka::ERR_NO_ERROR &&
+        high >= 0) {
+      out[p] = high;
+    }
+  }
+  return out;
 }
 
 Status KafkaEventBus::FlushProducer(int timeout_ms) {

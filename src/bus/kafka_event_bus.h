@@ -14,6 +14,7 @@
 
 #include "bus/event_bus.h"
 #include "bus/event_codec.h"
+#include "core/config.h"
 #include "core/metrics.h"
 
 namespace dim {
@@ -30,10 +31,11 @@ struct KafkaBusOptions {
   // librdkafka properties applied last, e.g. security.protocol, sasl.*, ssl.*, linger.ms,
   // session.timeout.ms. An unknown property or bad value fails Make with InvalidArgument.
   std::map<std::string, std::string> properties;
-};
 
-// "k=v;k=v" (also ',' or newlines between pairs) -> map. InvalidArgument names a bad pair.
-Result<std::map<std::string, std::string>> ParseKafkaProperties(const std::string& text);
+  // bus.brokers, bus.topic, bus.group and bus.kafka_properties of the configuration.
+  // InvalidArgument when bus.kafka_properties is not "k=v;k=v".
+  static Result<KafkaBusOptions> FromConfig(const Config& c);
+};
 
 class KafkaEventBus final : public EventBus {
  public:
@@ -56,6 +58,9 @@ class KafkaEventBus final : public EventBus {
   // listener hears the revocation) and stops. Idempotent.
   void Close() override;
   Stats GetStats() const override;
+  // The high watermark of each assigned partition as last seen in a fetch response (no broker
+  // round trip); partitions not fetched from yet are left out; empty after Close().
+  std::map<int32_t, int64_t> EndOffsets() const override;
 
   // Waits until every message published so far was acknowledged by the brokers (or failed).
   Status FlushProducer(int timeout_ms);

@@ -300,17 +300,5 @@ TEST_F(KafkaBusTest, PublishAfterCloseIsDroppedAndCounted) {
   EXPECT_FALSE(bus->Poll(10, 0).ok()) << "a producer-only bus cannot poll";
 }
 
-TEST(KafkaPropertiesTest, Parse) {
-  auto p =
-      ParseKafkaProperties("security.protocol=SASL_SSL; sasl.mechanism = PLAIN,\nlinger.ms=10");
-  ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->size(), 3u);
-  EXPECT_EQ(p->at("sasl.mechanism"), "PLAIN");
-  EXPECT_EQ(p->at("linger.ms"), "10");
-  EXPECT_TRUE(ParseKafkaProperties("").value().empty());
-  EXPECT_TRUE(ParseKafkaProperties("novalue").status().IsInvalidArgument());
-  EXPECT_TRUE(ParseKafkaProperties("=x").status().IsInvalidArgument());
-}
-
 }  // namespace
 }  // namespace dim

@@ -87,4 +87,9 @@ EventBus::Stats MemoryEventBus::GetStats() const {
   return Stats{published_, dropped_, static_cast<int64_t>(size_)};
 }
 
+std::map<int32_t, int64_t> MemoryEventBus::EndOffsets() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {{0, next_offset_ + static_cast<int64_t>(size_)}};
+}
+
 }  // namespace dim

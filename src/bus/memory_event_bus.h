@@ -23,6 +23,7 @@ class MemoryEventBus final : public EventBus {
   Status Seek(const std::map<int32_t, int64_t>& next_offsets) override;
   void Close() override;
   Stats GetStats() const override;
+  std::map<int32_t, int64_t> EndOffsets() const override;
 
  private:
   void PushLocked(AccessEvent&& e);

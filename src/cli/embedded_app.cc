@@ -9,6 +9,7 @@
 
 #include "api/admin_token.h"
 #include "api/chaos_routes.h"
+#include "bus/kafka_event_bus.h"
 #include "gateway/s3_credentials.h"
 #include "replay/zipf_workload.h"
 
@@ -25,10 +26,6 @@ Result<std::unique_ptr<EmbeddedApp>> EmbeddedApp::Make(Config config, AppOptions
     return Status::Unimplemented("store.backend = \"" + config.store.backend +
                                  "\" is not available in the embedded mode of this build");
   }
-  if (config.bus.backend != "memory") {
-    return Status::Unimplemented("bus.backend = \"" + config.bus.backend +
-                                 "\" is not available in the embedded mode of this build");
-  }
   std::unique_ptr<EmbeddedApp> app(new EmbeddedApp(std::move(config), options));
   DIM_RETURN_IF_ERROR(app->Build());
   return app;
@@ -41,13 +38,20 @@ Status EmbeddedApp::Build() {
   std::error_code ec;
   fs::create_directories(config_.data_dir, ec);
   if (ec) return Status::Unavailable("cannot create data dir " + config_.data_dir + ": " + ec.message());
-  std::string db = config_.store.path.empty() ? (fs::path(config_.data_dir) / "dim.db").string()
-                                              : config_.store.path;
+  const std::string db = SqliteStorePath(config_);
   DIM_ASSIGN_OR_RETURN(store_, SqliteMetadataStore::Open(db));
   DIM_ASSIGN_OR_RETURN(admin_token_,
                        LoadOrCreateAdminToken((fs::path(config_.data_dir) / "admin.token").string()));
-  bus_ = std::make_unique<MemoryEventBus>(static_cast<size_t>(config_.bus.capacity));
-  metrics_.AddGaugeCallback("dim_bus_events", "In-process bus: events published, dropped (full), waiting",
+  if (config_.bus.backend == "kafka") {
+    // Events go to the topic; this process's consumer is one member of the group, beside any
+    // number of `dim consumer` processes sharing the store.
+    DIM_ASSIGN_OR_RETURN(auto bo, KafkaBusOptions::FromConfig(config_));
+    DIM_ASSIGN_OR_RETURN(bus_, KafkaEventBus::Make(bo, &metrics_));
+  } else {
+    bus_ = std::make_unique<MemoryEventBus>(static_cast<size_t>(config_.bus.capacity));
+  }
+  metrics_.AddGaugeCallback("dim_bus_events",
+                            "Events published, dropped (full), waiting (in-process bus only)",
                             {"state"}, [this] {
                               auto s = bus_->GetStats();
                               return std::vector<std::pair<std::vector<std::string>, double>>{
@@ -68,14 +72,8 @@ Status EmbeddedApp::Build() {
   health_ = std::make_unique<EndpointHealth>(sites_, store_.get(), metrics_, clock_, ho);
   policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, config_.policy.enforce_encryption);
   predictor_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
-  ConsumerOptions co;
-  co.flush_interval_ms = config_.stream.flush_interval_ms;
-  co.flush_max_events = config_.stream.flush_max_events;
-  co.heat.tau_s = config_.stream.heat_tau_s;
-  co.heat.daily_weight = config_.stream.heat_daily_weight;
-  co.heat.interval_s = config_.stream.heat_interval_s;
-  co.history_retention_days = config_.stream.history_retention_days;
-  consumer_ = std::make_unique<AccessConsumer>(*store_, *bus_, clock_, metrics_, co);
+  consumer_ = std::make_unique<AccessConsumer>(*store_, *bus_, clock_, metrics_,
+                                               ConsumerOptions::FromConfig(config_));
   DIM_RETURN_IF_ERROR(consumer_->Init());
   optimizer_ = std::make_unique<Optimizer>(*store_, config_.sites, *predictor_, *policy_, clock_,
                                            metrics_, OptimizerOptions::FromConfig(config_));
@@ -178,6 +176,7 @@ void EmbeddedApp::Stop() {
   if (migrator_) migrator_->Stop();
   if (consumer_) consumer_->Stop();
   if (health_) health_->Stop();
+  if (bus_) bus_->Close();  // Kafka: delivers what is queued, leaves the group
   spdlog::info("stopped cleanly");
 }
 

@@ -55,7 +55,7 @@ class EmbeddedApp {
   MetricsRegistry metrics_;
   std::string admin_token_;
   std::unique_ptr<SqliteMetadataStore> store_;
-  std::unique_ptr<MemoryEventBus> bus_;
+  std::unique_ptr<EventBus> bus_;  // MemoryEventBus, or KafkaEventBus (bus.backend = "kafka")
   std::shared_ptr<ChaosController> chaos_;
   SiteRegistry sites_;
   std::unique_ptr<EndpointHealth> health_;

@@ -88,6 +88,10 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("bus.brokers", Kind::kString, F(bus.brokers), "Kafka bootstrap servers."),
       P<Config>("bus.topic", Kind::kString, F(bus.topic), "Kafka topic of access events."),
       P<Config>("bus.group", Kind::kString, F(bus.group), "Kafka consumer group."),
+      P<Config>("bus.kafka_properties", Kind::kString, F(bus.kafka_properties),
+                "librdkafka properties passed through to the Kafka clients, \"k=v;k=v\" (e.g. "
+                "security.protocol=SASL_SSL;sasl.mechanisms=SCRAM-SHA-512;sasl.username=dim;"
+                "sasl.password=...;ssl.ca.location=/etc/ssl/ca.pem)."),
       P<Config>("stream.flush_interval_ms", Kind::kInt, F(stream.flush_interval_ms),
                 "The consumer flushes aggregated counts at least this often.", 1, 3600000),
       P<Config>("stream.flush_max_events", Kind::kInt, F(stream.flush_max_events),
@@ -100,6 +104,9 @@ const std::vector<Prop<Config>>& RootProps() {
                 "Heat is folded at most once per object per this interval.", 1, 86400),
       P<Config>("stream.history_retention_days", Kind::kInt, F(stream.history_retention_days),
                 "Days of hourly per-object history kept for training.", 1, 3650),
+      P<Config>("stream.metrics_listen", Kind::kString, F(stream.metrics_listen),
+                "`dim consumer`: host:port serving /metrics and /healthz (port 0: any free "
+                "port); empty: none."),
       P<Config>("policy.rf", Kind::kInt, F(policy.rf), "Replication factor (replicas per object).",
                 1, 16),
       P<Config>("policy.sla_ms", Kind::kDouble, F(policy.sla_ms),
@@ -599,6 +606,31 @@ Result<std::map<std::pair<std::string, std::string>, int>> ParsePairLimits(const
   return out;
 }
 
+Result<std::map<std::string, std::string>> ParseKafkaProperties(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find_first_of(";,\n", start);
+    if (end == std::string::npos) end = text.size();
+    std::string pair = text.substr(start, end - start);
+    auto trim = [](std::string s) {
+      size_t a = s.find_first_not_of(" \t\r");
+      size_t b = s.find_last_not_of(" \t\r");
+      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+    };
+    pair = trim(pair);
+    if (!pair.empty()) {
+      size_t eq = pair.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Status::InvalidArgument("kafka property '" + pair + "' is not key=value");
+      }
+      out[trim(pair.substr(0, eq))] = trim(pair.substr(eq + 1));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
   std::vector<ConfigDiagnostic> errs;
   auto add = [&](int line, std::string m) { errs.push_back({line, std::move(m)}); };
@@ -613,6 +645,14 @@ std::vector<ConfigDiagnostic> ValidateConfig(const Config& c) {
   }
   if (c.bus.backend == "kafka" && c.bus.brokers.empty()) {
     add(0, "bus.brokers is required when bus.backend = \"kafka\"");
+  }
+  if (auto r = ParseKafkaProperties(c.bus.kafka_properties); !r.ok()) {
+    add(0, "bus.kafka_properties: " + r.status().message());
+  }
+  if (!c.stream.metrics_listen.empty()) {
+    if (auto r = ParseHostPort(c.stream.metrics_listen); !r.ok()) {
+      add(0, "stream.metrics_listen: " + r.status().message());
+    }
   }
   if (c.policy.warm_threshold > c.policy.hot_threshold) {
     add(0, "policy.warm_threshold must not exceed policy.hot_threshold");

@@ -77,6 +77,7 @@ struct Config {
     std::string brokers;
     std::string topic = "file_access";
     std::string group = "dim-consumer";
+    std::string kafka_properties;  // librdkafka "k=v;k=v" (security.protocol, sasl.*, ssl.*)
   } bus;
   struct {
     int64_t flush_interval_ms = 1000;
@@ -85,6 +86,7 @@ struct Config {
     double heat_daily_weight = 0.2;
     int64_t heat_interval_s = 300;
     int64_t history_retention_days = 30;
+    std::string metrics_listen;  // `dim consumer`: host:port of /metrics and /healthz; empty: none
   } stream;
   struct {
     int64_t rf = 1;
@@ -200,6 +202,10 @@ Result<Config> LoadConfig(const std::string& path, const Config& base = Config{}
 // `dim demo`'s base: the same system with time constants shortened so that objects visibly heat,
 // cool and move within minutes (heat tau 120 s folded every 20 s, short residencies).
 Config DemoProfile();
+
+// bus.kafka_properties: "k=v;k=v" (also ',' or newlines between pairs) -> map. InvalidArgument
+// names a bad pair.
+Result<std::map<std::string, std::string>> ParseKafkaProperties(const std::string& text);
 
 // Re-validates a Config (after CLI flags changed it).
 std::vector<ConfigDiagnostic> ValidateConfig(const Config& c);

@@ -78,6 +78,40 @@ TEST(ConfigTest, RangeAndChoiceValidation) {
       << text;
 }
 
+TEST(KafkaPropertiesTest, Parse) {
+  auto p =
+      ParseKafkaProperties("security.protocol=SASL_SSL; sasl.mechanism = PLAIN,\nlinger.ms=10");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->size(), 3u);
+  EXPECT_EQ(p->at("sasl.mechanism"), "PLAIN");
+  EXPECT_EQ(p->at("linger.ms"), "10");
+  EXPECT_TRUE(ParseKafkaProperties("").value().empty());
+  EXPECT_TRUE(ParseKafkaProperties("novalue").status().IsInvalidArgument());
+  EXPECT_TRUE(ParseKafkaProperties("=x").status().IsInvalidArgument());
+}
+
+TEST(ConfigTest, KafkaSettingsAreChecked) {
+  auto good = LoadConfigText(
+      "[bus]\nbackend = \"kafka\"\nbrokers = \"b1:9092,b2:9092\"\n"
+      "kafka_properties = \"security.protocol=SASL_SSL;sasl.mechanisms=PLAIN\"\n"
+      "[stream]\nmetrics_listen = \"127.0.0.1:0\"\n",
+      "k.toml", NoEnv(), NoNames());
+  ASSERT_TRUE(good.ok()) << good.ErrorText("k.toml");
+  EXPECT_EQ(good.config.bus.kafka_properties, "security.protocol=SASL_SSL;sasl.mechanisms=PLAIN");
+  EXPECT_EQ(good.config.stream.metrics_listen, "127.0.0.1:0");
+  auto bad = LoadConfigText(
+      "[bus]\nbackend = \"kafka\"\nkafka_properties = \"linger.ms\"\n"
+      "[stream]\nmetrics_listen = \"nowhere\"\n",
+      "b.toml", NoEnv(), NoNames());
+  ASSERT_FALSE(bad.ok());
+  std::string text = bad.ErrorText("b.toml");
+  EXPECT_NE(text.find("bus.brokers is required"), std::string::npos) << text;
+  EXPECT_NE(text.find("bus.kafka_properties: kafka property 'linger.ms' is not key=value"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("stream.metrics_listen"), std::string::npos) << text;
+}
+
 TEST(ConfigTest, SiteErrorsNameTheSiteLine) {
   auto r = LoadConfigText("[[sites]]\nname = \"a\"\nprovider = \"x\"\n\n[[sites]]\nname = \"a\"\n"
                           "provider = \"y\"\npath = \"p\"\n",

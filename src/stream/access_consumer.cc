@@ -13,6 +13,18 @@ constexpr int64_t kHourMs = 3'600'000;
 constexpr int kConflictRetries = 3;
 }  // namespace
 
+ConsumerOptions ConsumerOptions::FromConfig(const Config& c) {
+  ConsumerOptions o;
+  if (c.bus.backend == "kafka") o.name = "kafka:" + c.bus.topic + ":" + c.bus.group;
+  o.flush_interval_ms = c.stream.flush_interval_ms;
+  o.flush_max_events = c.stream.flush_max_events;
+  o.heat.tau_s = c.stream.heat_tau_s;
+  o.heat.daily_weight = c.stream.heat_daily_weight;
+  o.heat.interval_s = c.stream.heat_interval_s;
+  o.history_retention_days = c.stream.history_retention_days;
+  return o;
+}
+
 AccessStats StatsAsOf(const AccessStats& stored, int64_t now_ms, double tau_s) {
   AccessStats s = stored;
   if (auto w = SlidingWindows::Decode(stored.window_state)) {
@@ -58,7 +70,12 @@ AccessConsumer::AccessConsumer(MetadataStore& store, EventBus& bus, const Clock&
       pending_gauge_(metrics
                          .AddGauge("dim_consumer_pending_events",
                                    "Events aggregated in memory, not yet written")
-                         .Get()) {}
+                         .Get()),
+      lag_gauge_(metrics
+                     .AddGauge("dim_consumer_lag_events",
+                               "Events in this consumer's partitions not yet counted in the store "
+                               "(end of the bus's log minus the stored offsets)")
+                     .Get()) {}
 
 AccessConsumer::~AccessConsumer() {
   Stop();
@@ -403,6 +420,20 @@ void AccessConsumer::SeekIfNeeded() {
   next_offsets_.clear();
 }
 
+void AccessConsumer::UpdateLag() {
+  const std::map<int32_t, int64_t> ends = bus_.EndOffsets();
+  int64_t lag = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [p, stored] : committed_) {
+      auto it = ends.find(p);
+      if (it != ends.end()) lag += std::max<int64_t>(0, it->second - std::max<int64_t>(0, stored));
+    }
+  }
+  lag_.store(lag);
+  lag_gauge_.Set(static_cast<double>(lag));
+}
+
 void AccessConsumer::OnPartitionsRevoked(const std::vector<int32_t>& partitions) {
   rebalances_metric_.Labels({"revoked"}).Inc(static_cast<double>(partitions.size()));
   // Flush everything (more than the revoked partitions is harmless); the next owner resumes
@@ -504,7 +535,7 @@ void AccessConsumer::FlusherLoop() {
 }
 
 void AccessConsumer::Loop() {
-  int64_t last_flush = MonotonicMicros();
+  int64_t last_flush = MonotonicMicros(), last_lag = 0;
   const int64_t backlog_limit = std::max<int64_t>(2 * options_.flush_max_events, 100000);
   while (running_.load()) {
     SeekIfNeeded();
@@ -531,6 +562,10 @@ void AccessConsumer::Loop() {
     } else if (!batch->empty()) {
       Ingest(*batch);
       pending += static_cast<int64_t>(batch->size());
+    }
+    if (MonotonicMicros() - last_lag >= 500'000) {
+      UpdateLag();
+      last_lag = MonotonicMicros();
     }
     int64_t since = (MonotonicMicros() - last_flush) / 1000;
     if (!busy && (pending >= options_.flush_max_events || since >= options_.flush_interval_ms)) {

@@ -28,6 +28,7 @@
 
 #include "bus/event_bus.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/metrics.h"
 #include "store/metadata_store.h"
 #include "stream/heat.h"
@@ -44,6 +45,10 @@ struct ConsumerOptions {
   int64_t max_future_skew_ms = 3'600'000;  // events further ahead of now are rejected
   size_t cache_entries = 500000;           // per-object states kept in memory between flushes
   size_t poll_batch = 10000;               // messages per bus poll
+
+  // The stream.* settings; offsets are stored under "dim-consumer" for the in-process bus and
+  // "kafka:TOPIC:GROUP" for Kafka (shared by every member of the group).
+  static ConsumerOptions FromConfig(const Config& c);
 };
 
 // Stats as of now_ms: window counts slid forward from window_state and heat decayed since its
@@ -80,6 +85,10 @@ class AccessConsumer final : public PartitionListener {
       const std::vector<int32_t>& partitions) override;
 
   int64_t events_ingested() const { return ingested_.load(); }
+  // Events in this consumer's partitions not yet counted in the store (the bus's end offsets
+  // minus the stored offsets), as of the poll loop's last look (about twice a second); -1
+  // before it looked. Also the gauge dim_consumer_lag_events.
+  int64_t lag() const { return lag_.load(); }
 
  private:
   struct HourAgg {
@@ -112,6 +121,7 @@ class AccessConsumer final : public PartitionListener {
   void Loop();
   void FlusherLoop();
   void SeekIfNeeded();
+  void UpdateLag();
 
   MetadataStore& store_;
   EventBus& bus_;
@@ -137,6 +147,7 @@ class AccessConsumer final : public PartitionListener {
   std::atomic<bool> running_{false};
   std::thread thread_, flusher_;
   std::atomic<int64_t> ingested_{0};
+  std::atomic<int64_t> lag_{-1};
 
   Counter& ingested_metric_;
   Family<Counter>& rejected_metric_;
@@ -146,6 +157,7 @@ class AccessConsumer final : public PartitionListener {
   Family<Counter>& rebalances_metric_;
   Histogram& flush_seconds_;
   Gauge& pending_gauge_;
+  Gauge& lag_gauge_;
 };
 
 }  // namespace dim

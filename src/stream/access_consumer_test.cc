@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "bus/memory_event_bus.h"
 #include "store/sqlite/sqlite_metadata_store.h"
@@ -78,6 +80,43 @@ TEST_F(AccessConsumerTest, CountsWindowsAndCounters) {
   EXPECT_EQ(hourly[0].writes, 1);
   EXPECT_EQ(store_->GetConsumerOffsets("dim-consumer").value().at(0), 8);
   EXPECT_EQ(metrics_.AddCounter("dim_events_ingested_total", "").Get().Value(), 8);
+}
+
+TEST_F(AccessConsumerTest, LagIsWhatTheStoreHasNotCountedYet) {
+  ASSERT_TRUE(consumer_->Init().ok());
+  for (int i = 0; i < 7; ++i) Publish("demo/a", kT0);
+  consumer_->Start();
+  auto gauge = [&] {
+    std::string text = metrics_.RenderText();
+    auto at = text.find("\ndim_consumer_lag_events ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + 25));
+  };
+  // The poll loop takes the events, flushes within flush_interval_ms and samples the lag.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (consumer_->lag() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(consumer_->lag(), 0);
+  EXPECT_EQ(gauge(), 0);
+  consumer_->Stop();
+  EXPECT_EQ(store_->GetConsumerOffsets("dim-consumer").value().at(0), 7);
+  // Stopped: what arrives now is lag until a consumer counts it.
+  for (int i = 0; i < 5; ++i) Publish("demo/a", kT0);
+  EXPECT_EQ(bus_.EndOffsets().at(0), 12);
+}
+
+TEST(ConsumerOptionsTest, KafkaMembersOfAGroupShareOneOffsetName) {
+  Config c;
+  EXPECT_EQ(ConsumerOptions::FromConfig(c).name, "dim-consumer");
+  c.bus.backend = "kafka";
+  c.bus.topic = "file_access";
+  c.bus.group = "fleet";
+  c.stream.flush_interval_ms = 250;
+  c.stream.history_retention_days = 9;
+  ConsumerOptions o = ConsumerOptions::FromConfig(c);
+  EXPECT_EQ(o.name, "kafka:file_access:fleet");
+  EXPECT_EQ(o.flush_interval_ms, 250);
+  EXPECT_EQ(o.history_retention_days, 9);
 }
 
 TEST_F(AccessConsumerTest, AccumulatesAcrossFlushesAndSlides) {

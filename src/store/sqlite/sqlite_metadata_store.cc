@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_metadata_store.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -9,6 +10,11 @@
 #include "store/sqlite/sqlite_schema.h"
 
 namespace dim {
+
+std::string SqliteStorePath(const Config& c) {
+  if (!c.store.path.empty()) return c.store.path;
+  return (std::filesystem::path(c.data_dir) / "dim.db").string();
+}
 
 using sqlite::Statement;
 using sqlite::Transaction;

@@ -11,10 +11,14 @@
 #include <mutex>
 #include <string>
 
+#include "core/config.h"
 #include "store/metadata_store.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace dim {
+
+// The SQLite file of a configuration: store.path, or DATA_DIR/dim.db when that is empty.
+std::string SqliteStorePath(const Config& c);
 
 class SqliteMetadataStore final : public MetadataStore {
  public:
