@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/consumer_command.h"
 #include "cli/embedded_app.h"
 #include "cli/migrator_command.h"
 #include "cli/shutdown_signals.h"
@@ -125,6 +126,8 @@ int main(int argc, char** argv) {
   migrator->add_option("--drain-timeout", mig.drain_timeout_s, "With --drain: give up after this many seconds (exit 3)")->check(CLI::NonNegativeNumber);
   migrator->add_option("--progress-interval", mig.progress_interval_s, "Seconds between progress lines (0: none)")->check(CLI::NonNegativeNumber);
   migrator->add_option("--log-level", mig.log_level, "trace, debug, info, warn, error");
+  dim::ConsumerCommand consumer(app);
+  dim::KafkaMockCommand kafka_mock(app);
 
   auto* config = app.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
@@ -138,6 +141,8 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return Serve(serve_flags, false);
   if (demo->parsed()) return Serve(demo_flags, true);
   if (migrator->parsed()) return dim::RunMigratorCommand(mig);
+  if (consumer.parsed()) return consumer.Run();
+  if (kafka_mock.parsed()) return kafka_mock.Run();
   if (simulate->parsed()) {
     if (sim.token.empty()) {
       if (const char* t = std::getenv("DIM_TOKEN")) sim.token = t;

@@ -141,22 +141,32 @@ DimProcess::DimProcess(const std::string& mode, const std::string& data_dir,
 
 std::string DimProcess::Log() const { return Slurp(log_path_); }
 
-int DimProcess::Terminate(int timeout_s) {
-  if (pid_ < 0) return -1;
-  kill(pid_, SIGTERM);
+namespace {
+
+// Waits up to timeout_s for *pid to exit (SIGKILL after that) and clears it: the exit code,
+// 128 + the signal, or -1 on timeout.
+int WaitForExit(pid_t* pid, int timeout_s) {
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  while (waitpid(pid_, &status, WNOHANG) == 0) {
+  while (waitpid(*pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
+      kill(*pid, SIGKILL);
+      waitpid(*pid, &status, 0);
+      *pid = -1;
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  pid_ = -1;
+  *pid = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+int DimProcess::Terminate(int timeout_s) {
+  if (pid_ < 0) return -1;
+  kill(pid_, SIGTERM);
+  return WaitForExit(&pid_, timeout_s);
 }
 
 DimProcess::~DimProcess() {
@@ -164,5 +174,48 @@ DimProcess::~DimProcess() {
   if (out_fd_ >= 0) ::close(out_fd_);
   if (!log_path_.empty()) std::filesystem::remove(log_path_);
 }
+
+DimChild::DimChild(const std::vector<std::string>& args, const std::string& log_prefix)
+    : out_path_(log_prefix + ".out"), err_path_(log_prefix + ".log") {
+  int of = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int ef = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<std::string> full = {DimBinary()};
+  full.insert(full.end(), args.begin(), args.end());
+  pid_ = Spawn(full, of, ef);
+  ::close(of);
+  ::close(ef);
+}
+
+DimChild::~DimChild() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool DimChild::WaitForOutput(const std::string& needle, int timeout_s) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Out().find(needle) != std::string::npos) return true;
+    if (pid_ <= 0 || waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return Out().find(needle) != std::string::npos;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void DimChild::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+int DimChild::Wait(int timeout_s) {
+  if (pid_ <= 0) return -1;
+  return WaitForExit(&pid_, timeout_s);
+}
+
+std::string DimChild::Out() const { return Slurp(out_path_); }
+std::string DimChild::Log() const { return Slurp(err_path_); }
 
 }  // namespace dim::testing

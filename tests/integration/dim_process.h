@@ -57,4 +57,25 @@ class DimProcess {
   int port_ = 0, s3_port_ = 0;
 };
 
+// Runs `dim args...` (any role) with stdout and stderr in files next to `log_prefix`; for roles
+// that print no dashboard URL. SIGKILLs the child when destroyed if it still runs.
+class DimChild {
+ public:
+  DimChild(const std::vector<std::string>& args, const std::string& log_prefix);
+  ~DimChild();
+  bool ok() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Waits until stdout contains `needle` (false on timeout or exit).
+  bool WaitForOutput(const std::string& needle, int timeout_s);
+  void Signal(int sig);
+  // Waits for the exit: the exit code, 128 + signal, or -1 on timeout (then SIGKILLs).
+  int Wait(int timeout_s);
+  std::string Out() const;
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_, err_path_;
+};
+
 }  // namespace dim::testing
