@@ -74,6 +74,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   DIM_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
   DIM_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
   DIM_RETURN_IF_ERROR(db->Exec("PRAGMA temp_store=MEMORY"));
+  // Page cache of up to 64 MiB (default 2 MiB): a consumer batch touches every active object's
+  // row, and re-reading those pages through the kernel each flush was a third of its time.
+  DIM_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-65536"));
   return db;
 }
 
