@@ -52,6 +52,9 @@ class MetricsListener {
   int port_ = 0;
 };
 
+// What librdkafka's mock group coordinator needs to hand partitions over promptly.
+constexpr const char* kMockProperties = "session.timeout.ms=3000;heartbeat.interval.ms=300";
+
 int Fail(const std::string& what) {
   std::fprintf(stderr, "dim consumer: %s\n", what.c_str());
   return 1;
@@ -170,7 +173,9 @@ int KafkaMockCommand::Run() {
   std::printf("  Topic:             %s (%d partitions, %d brokers)\n", topic_.c_str(), partitions_,
               brokers_);
   std::printf("  Bootstrap servers: %s\n", (*cluster)->bootstrap_servers().c_str());
-  std::printf("  Use them as bus.brokers (DIM_BUS_BROKERS). Stop with Ctrl-C.\n");
+  std::printf("  Use them as bus.brokers (DIM_BUS_BROKERS), with bus.kafka_properties =\n");
+  std::printf("  \"%s\" (DIM_BUS_KAFKA_PROPERTIES):\n", kMockProperties);
+  std::printf("  the mock's group coordinator needs short session timeouts. Stop with Ctrl-C.\n");
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop_signals, &sig);
