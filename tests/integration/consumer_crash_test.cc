@@ -251,6 +251,33 @@ TEST(ConsumerCrashTest, KilledTwiceMidStreamTheStoredCountsAreExact) {
   std::filesystem::remove_all(dir);
 }
 
+// Configuration mistakes stop `dim consumer` at once with exit 2 and say what to fix.
+TEST(ConsumerCrashTest, ConfigurationMistakesAreClearErrors) {
+  const std::string dir = testing::MakeTempDir("consumer-config");
+  auto r = testing::RunDim({"consumer", "--data-dir", dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("set bus.backend = \"kafka\""), std::string::npos) << r.err;
+  const std::string cfg = dir + "/bad.toml";
+  {
+    std::ofstream f(cfg);
+    f << "[bus]\nbackend = \"kafka\"\nbrokers = \"127.0.0.1:1\"\nkafka_properties = \"linger.ms\"\n"
+      << "[stream]\nmetrics_listen = \"no-port\"\n";
+  }
+  r = testing::RunDim({"consumer", "--config", cfg});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("kafka property 'linger.ms' is not key=value"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stream.metrics_listen"), std::string::npos) << r.err;
+  {
+    std::ofstream f(cfg);
+    f << "[bus]\nbackend = \"kafka\"\nbrokers = \"127.0.0.1:1\"\n"
+      << "kafka_properties = \"no.such.property=1\"\n";
+  }
+  r = testing::RunDim({"consumer", "--config", cfg, "--data-dir", dir});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no.such.property"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 // The scale-out wiring as a user runs it: `dim serve` with bus.backend = "kafka" publishes what
 // POST /events receives to the topic; its own consumer and a `dim consumer` process share the
 // group and the SQLite file; every event is counted once; both stop cleanly on SIGTERM.
