@@ -152,7 +152,9 @@ TEST_F(ChaosApiTest, ThrottlingStillMovesDataThroughRetries) {
     bool moved = WaitFor(
         [&] {
           f = Get("/files/" + key);
+          // The placement names aws before the copy runs: wait for the bytes themselves.
           return f["sites"] == json::array({"aws"}) && f["replicas_detail"].size() == 1 &&
+                 f["replicas_detail"][0]["site"] == "aws" &&
                  f["replicas_detail"][0]["state"] == "live";
         },
         90);
