@@ -58,6 +58,10 @@ bool StartIsFeasible(const MilpProblem& p) {
   return true;
 }
 
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
@@ -105,19 +109,39 @@ Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
     }
     // The LP relaxation first: its value is a proven lower bound whatever CBC does next (the
     // driver's own bound lives in its preprocessed model), and CBC starts from its basis.
+    // The time limit covers it too: on a few hundred thousand columns the LP alone can take
+    // minutes.
+    if (o.time_limit_s > 0) solver.getModelPtr()->setMaximumWallSeconds(o.time_limit_s);
     solver.initialSolve();
+    solver.getModelPtr()->setMaximumWallSeconds(-1);
     const bool lp_optimal = solver.isProvenOptimal();
     const double lp_bound = lp_optimal ? solver.getObjValue() : -kMilpInfinity;
-    CbcModel model(solver);
-    model.setLogLevel(0);
-    model.messageHandler()->setLogLevel(0);
-    model.solver()->messageHandler()->setLogLevel(0);
-    model.setUseElapsedTime(true);
     const bool start = !p.start.empty() && StartIsFeasible(p);
     double start_obj = 0;
     if (start) {
       for (int c = 0; c < ncols; ++c) start_obj += p.obj[c] * p.start[c];
     }
+    const double remaining_s = o.time_limit_s - Seconds(t0);
+    if (o.time_limit_s > 0 && remaining_s <= 0.01) {
+      // Out of time in the LP: the start is the plan (if any), with whatever bound there is.
+      out.time_limit_hit = true;
+      if (start) {
+        out.x = p.start;
+        out.objective = start_obj;
+        out.bound = std::min(lp_bound, start_obj);
+        out.gap = std::max(0.0, start_obj - out.bound) / std::max(1e-9, std::abs(start_obj));
+        out.outcome = MilpSolution::Outcome::kFeasible;
+      } else {
+        out.bound = lp_bound;
+      }
+      out.seconds = Seconds(t0);
+      return out;
+    }
+    CbcModel model(solver);
+    model.setLogLevel(0);
+    model.messageHandler()->setLogLevel(0);
+    model.solver()->messageHandler()->setLogLevel(0);
+    model.setUseElapsedTime(true);
     if (o.full_driver) {
       // The `cbc` program's own driver: preprocessing, cuts, heuristics.
       CbcMain0(model);
@@ -130,13 +154,13 @@ Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
         model.setMIPStart(mip_start);
       }
       char secs[32], ratio[32];
-      std::snprintf(secs, sizeof secs, "%.6g", o.time_limit_s > 0 ? o.time_limit_s : 1e9);
+      std::snprintf(secs, sizeof secs, "%.6g", o.time_limit_s > 0 ? remaining_s : 1e9);
       std::snprintf(ratio, sizeof ratio, "%.12g", std::max(0.0, o.relative_gap));
       const char* argv[] = {"dim", "-log",   "0",   "-timeMode", "elapsed", "-sec",
                             secs,  "-ratio", ratio, "-solve",    "-quit"};
       CbcMain1(static_cast<int>(sizeof argv / sizeof argv[0]), argv, model);
     } else {
-      if (o.time_limit_s > 0) model.setMaximumSeconds(o.time_limit_s);
+      if (o.time_limit_s > 0) model.setMaximumSeconds(remaining_s);
       if (o.relative_gap > 0) model.setAllowableFractionGap(o.relative_gap);
       // The LP first: a start given before would act as a cutoff and make an LP whose optimum
       // equals it look infeasible.
@@ -151,7 +175,11 @@ Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
     // start is then the best there is (proven when the search finished).
     if (!x && start) x = p.start.data();
     out.nodes = model.getNodeCount();
-    out.time_limit_hit = model.isSecondsLimitReached();
+    // A solve that overran its limit (CBC checks the clock between phases) is not trusted as
+    // proven: with little time left its status has been seen to claim a gap that a plan from
+    // another run beat.
+    out.time_limit_hit =
+        model.isSecondsLimitReached() || (o.time_limit_s > 0 && Seconds(t0) > o.time_limit_s);
     if (x) {
       out.x.assign(x, x + ncols);
       out.objective = 0;
@@ -159,7 +187,7 @@ Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
       // Nothing beat the start: it is optimal. CBC's "optimal" means within relative_gap of the
       // optimum (exact when that is 0); otherwise only the LP bound is proven.
       const bool start_won = x == p.start.data() && model.isProvenInfeasible();
-      const bool finished = start_won || model.isProvenOptimal();
+      const bool finished = (start_won || model.isProvenOptimal()) && !out.time_limit_hit;
       double bound = lp_bound;
       if (finished) {
         bound = o.relative_gap <= 0
@@ -181,7 +209,7 @@ Result<MilpSolution> SolveMilp(const MilpProblem& p, const MilpOptions& o) {
   } catch (const std::exception& e) {
     return Status::Internal(std::string("CBC: ") + e.what());
   }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.seconds = Seconds(t0);
   return out;
 }
 

@@ -28,7 +28,7 @@ struct MilpProblem {
 };
 
 struct MilpOptions {
-  double time_limit_s = 0;  // 0: none
+  double time_limit_s = 0;  // 0: none; covers the LP relaxation too (then the start is the answer)
   double relative_gap = 0;  // stop when proven within this fraction of the optimum
   // The `cbc` program's driver (preprocessing, cut generators, heuristics): slower to start
   // (milliseconds) but far stronger on large models; plain branch and bound otherwise.

@@ -52,5 +52,39 @@ TEST(CbcMilpTest, InfeasibleAndMalformedProblems) {
   EXPECT_EQ(SolveMilp(empty)->outcome, MilpSolution::Outcome::kOptimal);
 }
 
+// The time limit covers the LP relaxation too: out of time there, the start is the answer.
+TEST(CbcMilpTest, TimeLimitInTheRelaxationReturnsTheStart) {
+  // 20,000 choices of one of three options with a shared knapsack row: the start (option 0
+  // everywhere) is feasible but not optimal.
+  MilpProblem m;
+  int cap = m.AddRow(-kMilpInfinity, 15000);
+  for (int i = 0; i < 20000; ++i) {
+    int row = m.AddRow(1, 1);
+    for (int j = 0; j < 3; ++j) {
+      int c = m.AddColumn(3 - j + (i % 7) * 0.01, 0, 1, true);
+      m.Set(row, c, 1);
+      m.Set(cap, c, j);
+      m.start.push_back(j == 0 ? 1 : 0);
+    }
+  }
+  MilpOptions o;
+  o.time_limit_s = 1e-4;
+  o.full_driver = true;
+  auto s = SolveMilp(m, o).value();
+  EXPECT_TRUE(s.time_limit_hit);
+  ASSERT_EQ(s.outcome, MilpSolution::Outcome::kFeasible);
+  EXPECT_EQ(s.x, m.start);
+  double start_obj = 0;
+  for (size_t c = 0; c < m.obj.size(); ++c) start_obj += m.obj[c] * m.start[c];
+  EXPECT_NEAR(s.objective, start_obj, 1e-6);
+  EXPECT_LE(s.bound, s.objective);
+  // Without a start there is no plan to give.
+  m.start.clear();
+  auto t = SolveMilp(m, o).value();
+  EXPECT_TRUE(t.time_limit_hit);
+  EXPECT_EQ(t.outcome, MilpSolution::Outcome::kNoSolution);
+  EXPECT_TRUE(t.x.empty());
+}
+
 }  // namespace
 }  // namespace dim
