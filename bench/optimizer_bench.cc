@@ -214,9 +214,20 @@ PulpRun RunPulp(const std::string& script, const std::vector<CompactProblem>& pr
   PulpRun out;
   PlacementRules rules;
   std::string in = dir + "/pulp_in.jsonl", res = dir + "/pulp_out.json";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    out.error = "cannot create --workdir " + dir + ": " + ec.message();
+    return out;
+  }
   {
     std::ofstream f(in);
     for (const auto& p : problems) f << ProblemJson(p, rules).dump() << "\n";
+    f.flush();
+    if (!f) {
+      out.error = "cannot write " + in;
+      return out;
+    }
   }
   std::string cmd = "/usr/bin/python3 '" + script + "' '" + in + "' '" + res + "'";
   int rc = std::system(cmd.c_str());

@@ -119,7 +119,7 @@ struct Config {
     double global_time_limit_s = 20;
     double global_relative_gap = 1e-4;
     std::string global_solver = "auto";  // auto | cbc | decomposition
-    int64_t global_milp_max_columns = 200000;
+    int64_t global_milp_max_columns = 20000;
     int64_t global_patterns = 6;
     int64_t global_threads = 2;
   } optimizer;

@@ -56,7 +56,7 @@ struct PlanOptions {
   double time_limit_s = 20;     // for the solve
   double relative_gap = 1e-4;   // CBC stops once its plan is proven this close to the optimum
   std::string solver = "auto";  // auto | cbc | decomposition
-  int64_t milp_max_columns = 200000;
+  int64_t milp_max_columns = 20000;
   int patterns = 6;  // candidate placements per object, besides staying
   int threads = 2;
 };
