@@ -49,6 +49,23 @@ class EventBus {
   virtual bool Publish(AccessEvent event) = 0;
   // Waits up to timeout_ms for room (back-pressure for bulk producers). false: dropped.
   virtual bool PublishWait(AccessEvent event, int timeout_ms) = 0;
+  // Bulk producers (replays, generators): publishes `events` in order (moving from them) as
+  // PublishWait would, each wait for room up to timeout_ms; after a wait times out the rest go
+  // in only where there is room at once, the others are dropped (and counted). Returns how many
+  // were accepted. A bus may hand the whole batch over at once (one lock, one wake-up) instead of
+  // one event at a time.
+  virtual size_t PublishBatch(std::vector<AccessEvent>& events, int timeout_ms) {
+    size_t accepted = 0;
+    int wait_ms = timeout_ms;
+    for (auto& e : events) {
+      if (PublishWait(std::move(e), wait_ms)) {
+        ++accepted;
+      } else {
+        wait_ms = 0;  // after a wait timed out, the rest only go in if there is room
+      }
+    }
+    return accepted;
+  }
 
   // Up to max messages, waiting up to timeout_ms for the first. Empty on timeout or when closed.
   virtual Result<std::vector<BusMessage>> Poll(size_t max, int timeout_ms) = 0;

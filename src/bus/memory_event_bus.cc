@@ -42,6 +42,35 @@ bool MemoryEventBus::PublishWait(AccessEvent event, int timeout_ms) {
   return true;
 }
 
+size_t MemoryEventBus::PublishBatch(std::vector<AccessEvent>& events, int timeout_ms) {
+  size_t i = 0, accepted = 0;
+  bool waited_out = false;
+  while (i < events.size()) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!waited_out) {
+        waited_out = !not_full_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                         [&] { return closed_ || size_ < capacity_; });
+      }
+      if (closed_) {
+        dropped_ += static_cast<int64_t>(events.size() - i);
+        return accepted;
+      }
+      if (waited_out && size_ == capacity_) {
+        // Like PublishWait after its wait: what does not fit now is dropped.
+        ++dropped_;
+        ++i;
+        continue;
+      }
+      for (; i < events.size() && size_ < capacity_; ++i, ++accepted) {
+        PushLocked(std::move(events[i]));
+      }
+    }
+    not_empty_.notify_one();
+  }
+  return accepted;
+}
+
 Result<std::vector<BusMessage>> MemoryEventBus::Poll(size_t max, int timeout_ms) {
   std::vector<BusMessage> out;
   {

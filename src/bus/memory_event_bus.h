@@ -18,6 +18,8 @@ class MemoryEventBus final : public EventBus {
 
   bool Publish(AccessEvent event) override;
   bool PublishWait(AccessEvent event, int timeout_ms) override;
+  // Takes as many as fit under one lock, waking the poller once per chunk.
+  size_t PublishBatch(std::vector<AccessEvent>& events, int timeout_ms) override;
   Result<std::vector<BusMessage>> Poll(size_t max, int timeout_ms) override;
   Status Commit(const std::map<int32_t, int64_t>& next_offsets) override;
   Status Seek(const std::map<int32_t, int64_t>& next_offsets) override;

@@ -54,6 +54,43 @@ TEST(MemoryEventBusTest, PublishWaitGetsRoomWhenConsumed) {
   EXPECT_EQ(bus.Poll(1, 0)->at(0).event.key, "b");
 }
 
+TEST(MemoryEventBusTest, PublishBatchKeepsOrderAndWaitsForRoomChunkByChunk) {
+  MemoryEventBus bus(16);
+  std::vector<AccessEvent> batch;
+  for (int i = 0; i < 100; ++i) batch.push_back(Ev("k" + std::to_string(i)));
+  std::vector<std::string> got;
+  std::thread consumer([&] {
+    while (got.size() < 100) {
+      for (auto& m : bus.Poll(7, 100).value()) {
+        EXPECT_EQ(m.offset, static_cast<int64_t>(got.size()));
+        got.push_back(m.event.key);
+      }
+    }
+  });
+  EXPECT_EQ(bus.PublishBatch(batch, 10'000), 100u);
+  consumer.join();
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], "k" + std::to_string(i));
+  EXPECT_EQ(bus.GetStats().published, 100);
+  EXPECT_EQ(bus.GetStats().dropped, 0);
+}
+
+TEST(MemoryEventBusTest, PublishBatchDropsAndCountsWhatDoesNotFitInTime) {
+  MemoryEventBus bus(4);
+  std::vector<AccessEvent> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(Ev("k" + std::to_string(i)));
+  EXPECT_EQ(bus.PublishBatch(batch, 20), 4u);
+  auto st = bus.GetStats();
+  EXPECT_EQ(st.published, 4);
+  EXPECT_EQ(st.dropped, 6);
+  auto got = bus.Poll(10, 0).value();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[3].event.key, "k3");
+  bus.Close();
+  std::vector<AccessEvent> more{Ev("x"), Ev("y")};
+  EXPECT_EQ(bus.PublishBatch(more, 1000), 0u);  // closed: nothing accepted, no wait
+  EXPECT_EQ(bus.GetStats().dropped, 8);
+}
+
 TEST(MemoryEventBusTest, ConcurrentPublishersLoseNothingAccepted) {
   MemoryEventBus bus(1 << 16);
   std::atomic<int> accepted{0};

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include "bus/event_codec.h"
 
@@ -150,12 +152,8 @@ void AccessConsumer::Ingest(const std::vector<BusMessage>& messages) {
       // Failed requests, deletes and listings are not accesses of the object's bytes.
       if (e.status >= 400 || (!IsRead(e.op) && !IsWrite(e.op))) continue;
       Pending& p = pending_[e.key];
-      const int64_t minute = e.ts_ms - (e.ts_ms % kMinuteMs);
-      if (!p.minutes.empty() && p.minutes.back().first == minute) {
-        p.minutes.back().second++;
-      } else {
-        p.minutes.push_back({minute, 1});
-      }
+      // ts_ms is in (0, now + skew]: its minute fits 32 bits for the next 8000 years.
+      p.minutes.push_back(static_cast<uint32_t>(e.ts_ms / kMinuteMs));
       const int64_t hour = e.ts_ms / kHourMs;
       HourAgg* h = nullptr;
       for (auto it = p.hours.rbegin(); it != p.hours.rend(); ++it) {
@@ -192,13 +190,23 @@ Status AccessConsumer::Flush(const std::vector<std::string>& force_heat_keys) {
   return FlushLocked(force_heat_keys);
 }
 
+void AccessConsumer::Pending::Reset() {
+  minutes.clear();
+  hours.clear();
+  last_access_ms = reads = writes = bytes_read = bytes_written = 0;
+}
+
 Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
   const int64_t start_us = MonotonicMicros();
-  PendingMap pending;
+  // Double buffering: the batch takes pending_'s entries and pending_ gets the previous
+  // batch's (reset) ones, so the keys' nodes and bucket vectors are reused, not reallocated.
+  PendingMap& pending = spare_;
+  size_t touched = 0;
   std::map<int32_t, int64_t> offsets, expected;
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending.swap(pending_);
+    touched = static_cast<size_t>(pending_events_);  // a bound: events, not keys
     pending_events_ = 0;
     pending_gauge_.Set(0);
     for (const auto& [p, next] : next_offsets_) {
@@ -209,7 +217,7 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
       if (fenced_) expected[p] = have;
     }
   }
-  if (pending.empty() && offsets.empty() && force.empty()) return Status::OK();
+  if (touched == 0 && offsets.empty() && force.empty()) return Status::OK();
   Status s;
   int64_t events = 0;
   for (int attempt = 0;; ++attempt) {
@@ -222,6 +230,7 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
     cache_.clear();
   }
   if (s.ok()) {
+    Recycle(pending, touched);
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [p, next] : offsets) committed_[p] = next;
@@ -242,33 +251,59 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
     // and re-read from the stored offsets.
     spdlog::warn("consumer {}: {}; dropping {} unwritten events and re-reading", options_.name,
                  s.message(), events);
+    pending.clear();
     std::lock_guard<std::mutex> lock(mu_);
     ResyncLocked();
   } else {
-    Requeue(std::move(pending));
+    Requeue(pending);
+    Recycle(pending, touched);
   }
   return s.WithContext("writing access batch");
+}
+
+void AccessConsumer::Recycle(PendingMap& batch, size_t touched) {
+  // Keep the entries while most of them are being used; a map of mostly idle keys (the
+  // accessed set moved on) is dropped rather than walked at every flush.
+  if (batch.size() > std::max<size_t>(4 * touched, 1024) || batch.size() > options_.cache_entries) {
+    batch.clear();
+    return;
+  }
+  for (auto& [k, p] : batch) p.Reset();
 }
 
 Status AccessConsumer::WriteBatch(const PendingMap& pending,
                                   const std::map<int32_t, int64_t>& offsets,
                                   const std::map<int32_t, int64_t>& expected,
                                   const std::vector<std::string>& force, int64_t* events) {
+  // States are updated in cache_ in place; every caller clears cache_ when this fails, so a
+  // state changed for a batch that was not written is never used.
   const int64_t now = clock_.NowMs();
-  std::vector<std::string> keys;
-  keys.reserve(pending.size() + force.size());
-  for (const auto& [k, _] : pending) keys.push_back(k);
-  std::unordered_map<std::string, bool> forced;
+  struct Item {
+    const std::string* key;
+    const Pending* pending;  // nullptr: forced, no accesses
+    State* state = nullptr;
+  };
+  std::vector<Item> items;
+  items.reserve(pending.size() + force.size());
+  for (const auto& [k, p] : pending) {
+    if (p.events() > 0) items.push_back({&k, &p});
+  }
+  std::unordered_set<std::string_view> forced;
   for (const auto& k : force) {
-    forced[k] = true;
-    if (!pending.count(k)) keys.push_back(k);
+    if (!forced.insert(k).second) continue;
+    auto it = pending.find(k);
+    if (it == pending.end() || it->second.events() == 0) items.push_back({&k, nullptr});
   }
   // Load the states we do not hold.
   std::vector<std::string> misses;
-  for (const auto& k : keys) {
-    if (!cache_.count(k)) misses.push_back(k);
+  for (const auto& item : items) {
+    if (!cache_.count(*item.key)) misses.push_back(*item.key);
   }
-  std::unordered_map<std::string, State> loaded;
+  if (cache_.size() + misses.size() > options_.cache_entries) {
+    cache_.clear();
+    misses.clear();
+    for (const auto& item : items) misses.push_back(*item.key);
+  }
   if (!misses.empty()) {
     auto rows = store_.GetAccessStatsMany(misses);
     if (!rows.ok()) return rows.status().WithContext("loading access stats");
@@ -283,7 +318,8 @@ Status AccessConsumer::WriteBatch(const PendingMap& pending,
       }
       std::string key = a.key;
       st.stats = std::move(a);
-      loaded.emplace(std::move(key), std::move(st));
+      st.stats.window_state.clear();  // the decoded windows are the state
+      cache_.insert_or_assign(std::move(key), std::move(st));
     }
   }
 
@@ -292,36 +328,42 @@ Status AccessConsumer::WriteBatch(const PendingMap& pending,
   batch.next_offsets = offsets;
   batch.expected_offsets = expected;
   batch.check_versions = true;
-  batch.stats.reserve(keys.size());
-  std::vector<SlidingWindows> windows;
-  windows.reserve(keys.size());
+  batch.stats.reserve(items.size());
   *events = 0;
-  for (const auto& k : keys) {
-    State st;
-    if (auto it = cache_.find(k); it != cache_.end()) {
-      st = std::move(it->second);
-      cache_.erase(it);  // put back only if the write succeeds
-    } else if (auto it2 = loaded.find(k); it2 != loaded.end()) {
-      st = std::move(it2->second);
-    } else {
-      st.stats.key = k;  // version 0: a new row
-    }
-    if (auto it = pending.find(k); it != pending.end()) {
-      const Pending& p = it->second;
-      for (const auto& [minute, n] : p.minutes) st.windows.Add(minute, n);
+  std::vector<uint32_t> minutes;
+  SlidingWindows delta;
+  for (auto& item : items) {
+    auto [it, inserted] = cache_.try_emplace(*item.key);
+    State& st = it->second;
+    if (inserted) st.stats.key = *item.key;  // version 0: a new row
+    item.state = &st;
+    if (item.pending) {
+      const Pending& p = *item.pending;
+      minutes.assign(p.minutes.begin(), p.minutes.end());
+      std::sort(minutes.begin(), minutes.end());
+      delta.Clear();
+      for (size_t i = 0; i < minutes.size();) {
+        size_t j = i + 1;
+        while (j < minutes.size() && minutes[j] == minutes[i]) ++j;
+        delta.Add(static_cast<int64_t>(minutes[i]) * kMinuteMs, static_cast<int64_t>(j - i));
+        i = j;
+      }
+      st.windows.Merge(delta);
       st.stats.last_access_ms = std::max(st.stats.last_access_ms, p.last_access_ms);
       st.stats.reads += p.reads;
       st.stats.writes += p.writes;
       st.stats.bytes_read += p.bytes_read;
       st.stats.bytes_written += p.bytes_written;
-      *events += p.reads + p.writes;
-      for (const auto& h : p.hours) batch.hourly.push_back({k, h.hour, h.reads, h.writes, h.bytes});
+      *events += p.events();
+      for (const auto& h : p.hours) {
+        batch.hourly.push_back({*item.key, h.hour, h.reads, h.writes, h.bytes});
+      }
     }
     st.windows.Prune(now);
     st.stats.access_1h = st.windows.Count1h(now);
     st.stats.access_24h = st.windows.Count24h(now);
     st.stats.access_7d = st.windows.Count7d(now);
-    if (forced.count(k) || HeatFoldDue(st.stats.heat_updated_ms, now, options_.heat)) {
+    if (forced.count(*item.key) || HeatFoldDue(st.stats.heat_updated_ms, now, options_.heat)) {
       double dt = st.stats.heat_updated_ms ? (now - st.stats.heat_updated_ms) / 1000.0 : 0.0;
       st.stats.heat =
           FoldHeat(st.stats.heat, dt, st.stats.access_1h, st.stats.access_24h, options_.heat);
@@ -330,18 +372,14 @@ Status AccessConsumer::WriteBatch(const PendingMap& pending,
     st.stats.updated_ms = now;
     st.stats.window_state = st.windows.Encode();
     batch.stats.push_back(std::move(st.stats));
-    windows.push_back(std::move(st.windows));
   }
   DIM_RETURN_IF_ERROR(store_.ApplyAccessBatch(batch));
 
-  if (cache_.size() + keys.size() > options_.cache_entries) cache_.clear();
-  for (size_t i = 0; i < batch.stats.size(); ++i) {
-    State st;
+  for (size_t i = 0; i < items.size(); ++i) {
+    State& st = *items[i].state;
     st.stats = std::move(batch.stats[i]);
     st.stats.version += 1;  // what the store now holds
-    st.windows = std::move(windows[i]);
-    std::string key = st.stats.key;
-    cache_[std::move(key)] = std::move(st);
+    st.stats.window_state.clear();
   }
   // Hourly history retention, checked once an hour.
   int64_t hour = now / kHourMs;
@@ -353,10 +391,11 @@ Status AccessConsumer::WriteBatch(const PendingMap& pending,
   return Status::OK();
 }
 
-void AccessConsumer::Requeue(PendingMap batch) {
+void AccessConsumer::Requeue(const PendingMap& batch) {
   // A failed flush puts its events back so nothing is lost; the next flush retries them.
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [k, p] : batch) {
+  for (const auto& [k, p] : batch) {
+    if (p.events() == 0) continue;
     Pending& dst = pending_[k];
     dst.minutes.insert(dst.minutes.end(), p.minutes.begin(), p.minutes.end());
     for (const auto& h : p.hours) {
@@ -375,7 +414,7 @@ void AccessConsumer::Requeue(PendingMap batch) {
     dst.writes += p.writes;
     dst.bytes_read += p.bytes_read;
     dst.bytes_written += p.bytes_written;
-    pending_events_ += p.reads + p.writes;
+    pending_events_ += p.events();
   }
   pending_gauge_.Set(static_cast<double>(pending_events_));
 }

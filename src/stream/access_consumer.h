@@ -95,12 +95,19 @@ class AccessConsumer final : public PartitionListener {
     int64_t hour = 0;
     int64_t reads = 0, writes = 0, bytes = 0;
   };
+  // One object's accesses since the last flush: the Unix minute of each (an append per event;
+  // sorted and run-length coded into a window delta when written, then merged into the
+  // object's state in one linear pass), its hours for the history, and the counters.
   struct Pending {
-    std::vector<std::pair<int64_t, int64_t>> minutes;  // (ts_ms of minute start, count)
-    std::vector<HourAgg> hours;                        // few: usually the current hour
+    std::vector<uint32_t> minutes;
+    std::vector<HourAgg> hours;  // few: usually the current hour
     int64_t last_access_ms = 0;
     int64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
+    int64_t events() const { return reads + writes; }
+    // Back to "no accesses", keeping the memory: entries are reused by the next batch.
+    void Reset();
   };
+  // Entries with events() == 0 are kept for reuse and mean nothing.
   using PendingMap = std::unordered_map<std::string, Pending>;
   struct State {
     AccessStats stats;
@@ -108,7 +115,10 @@ class AccessConsumer final : public PartitionListener {
   };
 
   void Reject(std::string_view reason);
-  void Requeue(PendingMap batch);
+  void Requeue(const PendingMap& batch);
+  // Resets the entries of a written (or requeued) batch for reuse, or drops them if the map
+  // holds far more keys than are being accessed.
+  void Recycle(PendingMap& batch, size_t touched);
   // Forgets everything not yet written and arranges for the poll thread to seek every owned
   // partition back to its stored offset (SeekIfNeeded); bus messages are dropped until it has.
   // REQUIRES: mu_ held.
@@ -136,8 +146,9 @@ class AccessConsumer final : public PartitionListener {
   std::map<int32_t, int64_t> committed_;     // what the store holds per owned partition
   bool seek_pending_ = false;                // see ResyncLocked
 
-  std::mutex flush_mu_;  // serialises flushes; guards cache_
+  std::mutex flush_mu_;  // serialises flushes; guards cache_ and spare_
   std::unordered_map<std::string, State> cache_;
+  PendingMap spare_;  // the previous batch's entries, reset: swapped with pending_ at a flush
   int64_t last_prune_hour_ = 0;
 
   std::mutex flusher_mu_;

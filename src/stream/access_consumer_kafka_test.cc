@@ -105,8 +105,11 @@ TEST(AccessConsumerKafkaTest, TwoMembersShareTheStreamAndOneLeavesWithoutLossOrD
   ASSERT_TRUE(WaitFor([&] { return a->consumer->events_ingested() > 0; }));
   auto b = Join(db, brokers);
   produce(20000);
-  // Both own partitions and have taken events: the group rebalanced mid-stream.
+  // Both own partitions and have taken events: the group rebalanced mid-stream. The stream
+  // goes on until then: a fast `a` can otherwise have counted all 20000 before the group gave
+  // b its partitions, and b would resume at their end with nothing to take.
   ASSERT_TRUE(WaitFor([&] {
+    if (b->consumer->events_ingested() == 0) produce(200);
     return !b->bus->Assignment().empty() && !a->bus->Assignment().empty() &&
            b->consumer->events_ingested() > 0;
   })) << "b never got a share";

@@ -134,6 +134,31 @@ TEST_F(AccessConsumerTest, AccumulatesAcrossFlushesAndSlides) {
   EXPECT_LT(now.heat, Stats("demo/a").heat);
 }
 
+TEST_F(AccessConsumerTest, KeysIdleInABatchAreNotRewrittenAndReusedEntriesCountExactly) {
+  // A batch reuses the previous batch's per-key entries: an idle key's entry must write nothing
+  // and a reused one must start from zero.
+  for (int i = 0; i < 3; ++i) Publish("demo/a", kT0 + i * 60'000);
+  Publish("demo/b", kT0, AccessOp::kPut);
+  Drain();
+  ASSERT_EQ(Stats("demo/b").version, 1);
+  clock_.AdvanceMs(11 * 60'000);  // the accesses below are not in the future
+  for (int round = 1; round <= 3; ++round) {
+    clock_.AdvanceMs(1000);
+    Publish("demo/a", kT0 + 10 * 60'000 + round);
+    Drain();
+    EXPECT_EQ(Stats("demo/a").reads, 3 + round);
+    EXPECT_EQ(Stats("demo/a").version, 1 + round);
+  }
+  EXPECT_EQ(Stats("demo/b").version, 1) << "demo/b had no accesses since its first batch";
+  EXPECT_EQ(Stats("demo/b").writes, 1);
+  EXPECT_EQ(Stats("demo/a").access_1h, 6);
+  auto hourly = store_->ListHourly("demo/a", kT0 / 3'600'000, kT0 / 3'600'000 + 1).value();
+  ASSERT_EQ(hourly.size(), 1u);
+  EXPECT_EQ(hourly[0].reads, 6);
+  EXPECT_EQ(consumer_->Flush().ok(), true);  // nothing pending: writes nothing
+  EXPECT_EQ(Stats("demo/a").version, 4);
+}
+
 TEST_F(AccessConsumerTest, HeatFoldsOncePerInterval) {
   Publish("demo/a", kT0);
   Drain();

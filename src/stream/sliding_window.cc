@@ -32,6 +32,34 @@ void SlidingWindows::Add(int64_t ts_ms, int64_t n) {
   AddTo(hours_, FloorDiv(ts_ms, kHourMs), n);
 }
 
+void SlidingWindows::MergeInto(Buckets& dst, const Buckets& src) {
+  if (src.empty()) return;
+  if (dst.empty() || dst.back().first < src.front().first) {
+    dst.insert(dst.end(), src.begin(), src.end());
+    return;
+  }
+  Buckets out;
+  out.reserve(dst.size() + src.size());
+  auto a = dst.cbegin(), b = src.cbegin();
+  while (a != dst.cend() || b != src.cend()) {
+    if (b == src.cend() || (a != dst.cend() && a->first < b->first)) {
+      out.push_back(*a++);
+    } else if (a == dst.cend() || b->first < a->first) {
+      out.push_back(*b++);
+    } else {
+      out.push_back({a->first, a->second + b->second});
+      ++a;
+      ++b;
+    }
+  }
+  dst.swap(out);
+}
+
+void SlidingWindows::Merge(const SlidingWindows& other) {
+  MergeInto(minutes_, other.minutes_);
+  MergeInto(hours_, other.hours_);
+}
+
 void SlidingWindows::Prune(int64_t now_ms) {
   int64_t min_first = FloorDiv(now_ms, kMinuteMs) - 59;
   int64_t hour_first = FloorDiv(now_ms, kHourMs) - 167;

@@ -18,8 +18,16 @@ class SlidingWindows {
  public:
   // Records n accesses at ts_ms (any order).
   void Add(int64_t ts_ms, int64_t n = 1);
+  // Adds every bucket of `other` (what Add would have done for each of its accesses), in one
+  // linear pass over both: how a batch's delta is folded into an object's state.
+  void Merge(const SlidingWindows& other);
   // Drops buckets that can no longer count at now_ms.
   void Prune(int64_t now_ms);
+  // Empties the windows, keeping their memory for reuse.
+  void Clear() {
+    minutes_.clear();
+    hours_.clear();
+  }
 
   int64_t Count1h(int64_t now_ms) const;
   int64_t Count24h(int64_t now_ms) const;
@@ -38,6 +46,7 @@ class SlidingWindows {
  private:
   using Buckets = std::vector<std::pair<int64_t, int64_t>>;  // (index, count), sorted by index
   static void AddTo(Buckets& b, int64_t index, int64_t n);
+  static void MergeInto(Buckets& dst, const Buckets& src);
   static int64_t SumFrom(const Buckets& b, int64_t first, int64_t last);
   Buckets minutes_;  // index: Unix minute
   Buckets hours_;    // index: Unix hour

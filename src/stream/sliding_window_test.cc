@@ -61,6 +61,33 @@ TEST(SlidingWindowsTest, MatchesBruteForce) {
   }
 }
 
+TEST(SlidingWindowsTest, MergeEqualsAddingEveryAccess) {
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    SlidingWindows all, base, delta;
+    const int n_base = static_cast<int>(rng() % 50), n_delta = static_cast<int>(rng() % 50);
+    for (int i = 0; i < n_base + n_delta; ++i) {
+      // Overlapping, disjoint and appended ranges all occur across the rounds.
+      int64_t t = kT0 + static_cast<int64_t>(rng() % ((round % 3 + 1) * 3 * kHour));
+      if (round % 5 == 0 && i >= n_base) t += 10 * kHour;  // all after the base
+      int64_t n = static_cast<int64_t>(rng() % 3 + 1);
+      all.Add(t, n);
+      (i < n_base ? base : delta).Add(t, n);
+    }
+    base.Merge(delta);
+    EXPECT_EQ(base, all) << round;
+  }
+  SlidingWindows w, empty;
+  w.Add(kT0, 2);
+  SlidingWindows copy = w;
+  w.Merge(empty);
+  EXPECT_EQ(w, copy);
+  empty.Merge(w);
+  EXPECT_EQ(empty, w);
+  w.Clear();
+  EXPECT_TRUE(w.empty());
+}
+
 TEST(SlidingWindowsTest, EncodeDecodeRoundTripAndRejectsGarbage) {
   SlidingWindows w;
   for (int i = 0; i < 100; ++i) w.Add(kT0 + i * 7 * kMin, i + 1);
