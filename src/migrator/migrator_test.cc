@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/checksum.h"
+#include "storage/forwarding_object_store.h"
 #include "storage/local_object_store.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
@@ -15,9 +16,9 @@ namespace {
 
 // A fault-injecting test double over a real local store (unit tests of the retry logic; the
 // fault test in tests/integration/migrator_fault_test.cc injects its faults the same way).
-class FaultyStore final : public ObjectStore {
+class FaultyStore final : public ForwardingObjectStore {
  public:
-  explicit FaultyStore(std::shared_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+  using ForwardingObjectStore::ForwardingObjectStore;
   // Non-OK: every data call (Head, Get, Put, Delete) fails with it.
   Status down;
   // The next N puts fail with this status (before reading any byte).
@@ -30,7 +31,6 @@ class FaultyStore final : public ObjectStore {
   std::vector<PutOptions> put_options;
   std::atomic<int> puts_in_flight{0}, max_puts_in_flight{0};
 
-  const std::string& name() const override { return inner_->name(); }
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override {
     if (!down.ok()) return down;
     return inner_->Head(blob);
@@ -68,26 +68,6 @@ class FaultyStore final : public ObjectStore {
     if (!down.ok()) return down;
     return inner_->Delete(blob);
   }
-  Result<ListPage> List(const std::string& p, const std::string& t, int max) override {
-    return inner_->List(p, t, max);
-  }
-  Result<std::string> CreateMultipart(const std::string& b, const PutOptions& o) override {
-    return inner_->CreateMultipart(b, o);
-  }
-  Result<PutResult> UploadPart(const std::string& b, const std::string& id, int n, ByteSource& d,
-                               int64_t size) override {
-    return inner_->UploadPart(b, id, n, d, size);
-  }
-  Result<PutResult> CompleteMultipart(const std::string& b, const std::string& id,
-                                      const std::vector<CompletedPart>& parts) override {
-    return inner_->CompleteMultipart(b, id, parts);
-  }
-  Status AbortMultipart(const std::string& b, const std::string& id) override {
-    return inner_->AbortMultipart(b, id);
-  }
-
- private:
-  std::shared_ptr<ObjectStore> inner_;
 };
 
 class MigratorTest : public ::testing::Test {

@@ -10,6 +10,7 @@
 
 #include "core/checksum.h"
 #include "core/clock.h"
+#include "storage/forwarding_object_store.h"
 #include "storage/local_object_store.h"
 #include "storage/object_store_contract.h"
 
@@ -39,14 +40,13 @@ INSTANTIATE_TEST_SUITE_P(TimeoutOverLocal, ObjectStoreContract,
                          [](const auto& info) { return info.param.name; });
 
 // A test double: a local store whose calls and streams can be made slow.
-class SlowStore final : public ObjectStore {
+class SlowStore final : public ForwardingObjectStore {
  public:
-  explicit SlowStore(std::shared_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+  using ForwardingObjectStore::ForwardingObjectStore;
   std::atomic<int64_t> head_delay_ms{0}, delete_delay_ms{0};
   std::atomic<int64_t> put_first_read_delay_ms{0}, put_chunk_delay_ms{0}, put_finish_delay_ms{0};
   std::atomic<int64_t> get_chunk_delay_ms{0};
 
-  const std::string& name() const override { return inner_->name(); }
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override {
     SleepMs(head_delay_ms);
     return inner_->Head(blob);
@@ -65,23 +65,6 @@ class SlowStore final : public ObjectStore {
   Status Delete(const std::string& blob) override {
     SleepMs(delete_delay_ms);
     return inner_->Delete(blob);
-  }
-  Result<ListPage> List(const std::string& p, const std::string& t, int max) override {
-    return inner_->List(p, t, max);
-  }
-  Result<std::string> CreateMultipart(const std::string& b, const PutOptions& o) override {
-    return inner_->CreateMultipart(b, o);
-  }
-  Result<PutResult> UploadPart(const std::string& b, const std::string& id, int n, ByteSource& d,
-                               int64_t size) override {
-    return inner_->UploadPart(b, id, n, d, size);
-  }
-  Result<PutResult> CompleteMultipart(const std::string& b, const std::string& id,
-                                      const std::vector<CompletedPart>& parts) override {
-    return inner_->CompleteMultipart(b, id, parts);
-  }
-  Status AbortMultipart(const std::string& b, const std::string& id) override {
-    return inner_->AbortMultipart(b, id);
   }
 
  private:
@@ -104,7 +87,6 @@ class SlowStore final : public ObjectStore {
     std::atomic<int64_t>& per_chunk_;
     int64_t first_;
   };
-  std::shared_ptr<ObjectStore> inner_;
 };
 
 class TimeoutStoreTest : public ::testing::Test {
