@@ -24,7 +24,6 @@ Result<size_t> CopySource::Read(char* buf, size_t n) {
     return r.status();
   }
   size_t k = *r;
-  sha_.Update(buf, k);
   bytes_ += static_cast<int64_t>(k);
   if (progress_) progress_->store(bytes_);
   if (k > 0 && !limits_.empty()) {

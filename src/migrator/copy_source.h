@@ -1,15 +1,17 @@
 // The source side of one copy attempt, as the destination's Put reads it: passes a replica's
-// bytes through while computing their SHA-256 and count, publishing progress for the lease
-// keeper, pacing to the endpoints' bandwidth limits, and stopping with Aborted as soon as
-// `should_stop` says so (shutdown, lost lease). Remembers whether a failure came from the
-// replica's own stream, so the caller blames the right endpoint. Single-use, not thread-safe.
+// bytes through while counting them, publishing progress for the lease keeper, pacing to the
+// endpoints' bandwidth limits, and stopping with Aborted as soon as `should_stop` says so
+// (shutdown, lost lease). It does not hash: the destination's Put streams every byte it takes
+// through SHA-256 and refuses a mismatch with PutOptions::expected_sha256 (the ObjectStore
+// contract), so a second digest of the same bytes in the same process would prove nothing new.
+// Remembers whether a failure came from the replica's own stream, so the caller blames the right
+// endpoint. Single-use, not thread-safe.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <vector>
 
-#include "core/checksum.h"
 #include "migrator/token_bucket.h"
 #include "storage/byte_stream.h"
 
@@ -22,7 +24,6 @@ class CopySource final : public ByteSource {
              std::function<Status()> should_stop);
   Result<size_t> Read(char* buf, size_t n) override;
 
-  std::string Sha256Hex() { return sha_.FinishHex(); }
   int64_t bytes() const { return bytes_; }
   // Not OK when the replica's stream failed (as opposed to the destination or a stop).
   const Status& source_error() const { return source_error_; }
@@ -34,7 +35,6 @@ class CopySource final : public ByteSource {
   std::vector<TokenBucket*> limits_;
   std::atomic<int64_t>* progress_;
   std::function<Status()> should_stop_;
-  Sha256 sha_;
   int64_t bytes_ = 0;
   int64_t paced_us_ = 0;
   Status source_error_;

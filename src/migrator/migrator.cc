@@ -341,8 +341,11 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
   PutOptions po;
   po.size = obj.size;
   po.content_type = obj.content_type;
-  po.expected_sha256 = obj.sha256;  // a corrupt read never becomes visible
+  // The destination hashes every byte it takes and refuses a mismatch: a corrupt read never
+  // becomes visible. The running checksum of this copy is that one (CopySource does not hash).
+  po.expected_sha256 = obj.sha256;
   po.server_side_encryption = dst.site->config.encrypted;
+  po.need_md5 = false;  // replicas are verified by SHA-256; the object's ETag is in the store
   auto put = dst.store->Put(blob, cs, po);
   stream->reset();
   // Did the source change under us? (Checked whether or not the put went through.)
@@ -357,7 +360,6 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
     }
     return std::nullopt;
   };
-  const std::string read_sha = cs.Sha256Hex();
   if (!put.ok()) {
     if (!cs.source_error().ok()) return fault(cs.source_error(), true);
     if (put.status().IsAborted()) return fault(put.status(), false);
@@ -365,10 +367,13 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
       if (auto why = changed())
         return grow(blob + " on " + src.site->name() + ": " + *why,
                     clock_.NowMs() + options_.growing_window_ms + Jitter(250));
+      // The destination refused the bytes it was given, and every one of them came from this
+      // replica's stream: the read was bad (another replica may do).
       corrupt_rejected_.Inc();
-      return fault(put.status().WithContext("copy " + src.site->name() + " -> " + dst.site->name() +
-                                            " rejected (read sha256 " + read_sha + ")"),
-                   read_sha != obj.sha256);
+      return fault(
+          put.status().WithContext("copy " + src.site->name() + " -> " + dst.site->name() +
+                                   " rejected (" + std::to_string(cs.bytes()) + " bytes read)"),
+          true);
     }
     return fault(put.status().WithContext("copy " + src.site->name() + " -> " + dst.site->name()),
                  false);
@@ -378,15 +383,18 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
     return grow(blob + " on " + src.site->name() + ": " + *why,
                 clock_.NowMs() + options_.growing_window_ms + Jitter(250));
   }
-  if (read_sha != obj.sha256 || put->sha256 != obj.sha256 || put->size != obj.size ||
-      cs.bytes() != obj.size) {
-    // The destination kept bytes that do not verify: remove them, then retry.
+  if (put->sha256 != obj.sha256 || put->size != obj.size || cs.bytes() != obj.size) {
+    // The destination kept bytes that do not verify (or did not say what it hashed): remove
+    // them, then retry.
     (void)dst.store->Delete(blob);
     corrupt_rejected_.Inc();
-    return fault(Status::DataLoss("copy of " + t.object_key + " from " + src.site->name() +
-                                  " did not verify (read " + read_sha + ", wrote " + put->sha256 +
-                                  ", recorded " + obj.sha256 + ")"),
-                 read_sha != obj.sha256);
+    return fault(
+        Status::DataLoss("copy of " + t.object_key + " from " + src.site->name() +
+                         " did not verify (read " + std::to_string(cs.bytes()) + " bytes; wrote " +
+                         std::to_string(put->size) + " bytes, sha256 " +
+                         (put->sha256.empty() ? "not reported" : put->sha256) + "; recorded " +
+                         std::to_string(obj.size) + " bytes, " + obj.sha256 + ")"),
+        put->sha256 != obj.sha256 || cs.bytes() != obj.size);
   }
   r.put = *put;
   return r;
@@ -572,6 +580,7 @@ void Migrator::WorkerLoop(int index) {
     auto r = RunOnce(worker);
     if (!r.ok()) spdlog::warn("migrator {}: {}", worker, r.status().ToString());
     if (r.ok() && *r) continue;
+    if (r.ok()) idle_polls_.fetch_add(1);
     std::unique_lock<std::mutex> lock(loop_mu_);
     loop_cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
                       [&] { return !running_.load(); });

@@ -94,6 +94,9 @@ class Migrator {
   };
   std::vector<EndpointStatus> Endpoints() const;
   const std::string& owner() const { return owner_; }
+  // How many times a worker found nothing runnable (it then waits poll_interval_ms): a cheap
+  // signal that the queue may have drained (`dim migrator --drain`).
+  int64_t idle_polls() const { return idle_polls_.load(); }
 
  private:
   struct Endpoint {
@@ -133,6 +136,7 @@ class Migrator {
   Backoff backoff_;
   LeaseKeeper keeper_;
   std::atomic<int64_t> ticks_{0};
+  std::atomic<int64_t> idle_polls_{0};
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};

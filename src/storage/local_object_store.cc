@@ -152,7 +152,8 @@ Result<std::unique_ptr<ByteSource>> LocalObjectStore::Get(const std::string& blo
   return std::unique_ptr<ByteSource>(new FileSource(fd, length, name_));
 }
 
-Result<std::pair<fs::path, PutResult>> LocalObjectStore::WriteTemp(ByteSource& data) {
+Result<std::pair<fs::path, PutResult>> LocalObjectStore::WriteTemp(ByteSource& data,
+                                                                   bool want_md5) {
   fs::path tmp = root_ / kTmpDir / ("put-" + RandomHex(12));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("create temp file", errno);
@@ -170,7 +171,7 @@ Result<std::pair<fs::path, PutResult>> LocalObjectStore::WriteTemp(ByteSource& d
     }
     if (*r == 0) break;
     sha.Update(buf.get(), *r);
-    md5.Update(buf.get(), *r);
+    if (want_md5) md5.Update(buf.get(), *r);
     total += static_cast<int64_t>(*r);
     st = WriteAll(fd, buf.get(), *r);
     if (!st.ok()) {
@@ -187,7 +188,7 @@ Result<std::pair<fs::path, PutResult>> LocalObjectStore::WriteTemp(ByteSource& d
   PutResult pr;
   pr.size = total;
   pr.sha256 = sha.FinishHex();
-  pr.md5 = md5.FinishHex();
+  if (want_md5) pr.md5 = md5.FinishHex();
   return std::make_pair(tmp, pr);
 }
 
@@ -221,7 +222,7 @@ Status LocalObjectStore::Publish(const fs::path& tmp, const std::string& blob) {
 Result<PutResult> LocalObjectStore::Put(const std::string& blob, ByteSource& data,
                                         const PutOptions& options) {
   if (blob.empty()) return Error(StatusCode::kInvalidArgument, "empty blob name");
-  DIM_ASSIGN_OR_RETURN(auto written, WriteTemp(data));
+  DIM_ASSIGN_OR_RETURN(auto written, WriteTemp(data, options.need_md5));
   auto& [tmp, pr] = written;
   if (options.size >= 0 && pr.size != options.size) {
     ::unlink(tmp.c_str());

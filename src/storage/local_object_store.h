@@ -44,7 +44,8 @@ class LocalObjectStore final : public ObjectStore {
   Status Error(StatusCode code, const std::string& what) const;
   Status ErrnoError(const std::string& what, int err) const;
   // Streams `data` into a new temp file; returns its path and digests.
-  Result<std::pair<std::filesystem::path, PutResult>> WriteTemp(ByteSource& data);
+  // md5: also compute PutResult::md5 (otherwise left empty).
+  Result<std::pair<std::filesystem::path, PutResult>> WriteTemp(ByteSource& data, bool md5 = true);
   Status Publish(const std::filesystem::path& tmp, const std::string& blob);
   Result<std::filesystem::path> UploadDir(const std::string& upload_id) const;
 

@@ -37,11 +37,14 @@ struct PutOptions {
   // the backend allows, nothing becomes visible.
   std::string expected_sha256;
   bool server_side_encryption = false;  // ask the backend to encrypt at rest
+  // false: the caller has no use for PutResult::md5 (an S3 ETag), so a backend that would compute
+  // it only for the result may skip it and leave md5 empty. sha256 is always reported.
+  bool need_md5 = true;
 };
 
 struct PutResult {
   int64_t size = 0;
-  std::string sha256;  // hex
+  std::string sha256;  // hex, of every byte the backend took from the stream
   std::string md5;     // hex
 };
 

@@ -99,6 +99,29 @@ TEST_P(ObjectStoreContract, ExpectedChecksumMismatchWritesNothing) {
   EXPECT_FALSE(store_->Head("demo/c@1")->has_value());
 }
 
+// How the migrator writes a copy: it relies on the SHA-256 the backend computes of the bytes it
+// takes (PutResult::sha256, checked against expected_sha256), and does not need the MD5.
+TEST_P(ObjectStoreContract, PutReportsTheChecksumOfTheBytesTakenWithoutMd5) {
+  for (int64_t size : {int64_t{0}, int64_t{300000}, int64_t{9} << 20}) {
+    SCOPED_TRACE(size);
+    PatternSource gen(size, 11);
+    std::string bytes = ReadAll(gen).value();
+    StringSource src(bytes);
+    PutOptions o;
+    o.size = size;
+    o.expected_sha256 = Sha256::Hex(bytes);
+    o.need_md5 = false;
+    auto r = store_->Put("demo/nomd5@1", src, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->size, size);
+    EXPECT_EQ(r->sha256, Sha256::Hex(bytes));
+    EXPECT_TRUE(r->md5.empty() || r->md5 == Md5::Hex(bytes) ||
+                r->md5.find('-') != std::string::npos)
+        << r->md5;
+    EXPECT_EQ(Sha256::Hex(Get(*store_, "demo/nomd5@1")), r->sha256);
+  }
+}
+
 TEST_P(ObjectStoreContract, ListWithPrefixAndPagination) {
   std::set<std::string> names;
   for (int i = 0; i < 7; ++i) {
