@@ -9,6 +9,7 @@
 
 #include "api/admin_token.h"
 #include "api/api_server.h"
+#include "api/chaos_routes.h"
 #include "cli/shutdown_signals.h"
 #include "core/config.h"
 #include "core/logging.h"
@@ -54,10 +55,18 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
   std::string db = c.store.path.empty() ? (fs::path(c.data_dir) / "dim.db").string() : c.store.path;
   auto store = SqliteMetadataStore::Open(db);
   if (!store.ok()) return Fail(1, store.status());
-  auto sites = MakeSiteRegistry(c);
-  if (!sites.ok()) return Fail(1, sites.status());
   const Clock& clock = RealClock::Instance();
   MetricsRegistry metrics;
+  // Sites stacked as `dim serve` stacks them: chaos injected by any process through POST /chaos/*
+  // (kept in the store) applies here too, and retryable failures are retried per call.
+  auto chaos = std::make_shared<ChaosController>(store->get(), clock, c.chaos.refresh_ms);
+  SiteStackOptions stack;
+  stack.chaos = chaos;
+  stack.retry = true;
+  stack.metrics = &metrics;
+  stack.clock = &clock;
+  auto sites = MakeSiteRegistry(c, stack);
+  if (!sites.ok()) return Fail(1, sites.status());
   RuntimePolicy policy(**store, clock, c.policy.enforce_encryption);
   MigratorOptions mo = MigratorOptions::FromConfig(c);
   mo.progress_interval_ms = 0;  // this command logs progress itself (--progress-interval)
@@ -76,12 +85,14 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
     ctx.sites = &*sites;
     ctx.migrator = migrator.get();
     ctx.policy = &policy;
+    ctx.chaos = chaos.get();
     ctx.metrics = &metrics;
     ctx.clock = &clock;
     ctx.admin_token = *token;
     ctx.heat_tau_s = c.stream.heat_tau_s;
     ctx.version = DIM_VERSION;
     api = std::make_unique<ApiServer>(ctx);
+    RegisterChaosRoutes(*api, chaos);
     if (auto s = api->Start(hp->host, hp->port, 4); !s.ok()) return Fail(1, s);
     std::string host = hp->host == "0.0.0.0" ? "127.0.0.1" : hp->host;
     dashboard = "http://" + host + ":" + std::to_string(api->port()) + "/?token=" + *token;
@@ -104,9 +115,13 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
   log_progress();
   const int64_t start_us = MonotonicMicros();
   int64_t last_progress_us = start_us;
+  // --drain asks the store whether anything is left every 200 ms, and also as soon as a worker
+  // found nothing to lease (at most every 20 ms), so a drained queue is noticed at once.
+  int64_t last_drain_check_us = start_us;
+  int64_t idle_polls_seen = 0;
   int code = 0;
   for (;;) {
-    timespec wait{0, 200 * 1000 * 1000};
+    timespec wait{0, (f.drain ? 10 : 200) * 1000 * 1000};
     int sig = sigtimedwait(&set, nullptr, &wait);
     if (sig > 0) {
       spdlog::info("received signal {}: handing back leased tasks", sig);
@@ -118,7 +133,11 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
       log_progress();
       last_progress_us = now_us;
     }
-    if (f.drain) {
+    const int64_t since_check_us = now_us - last_drain_check_us;
+    if (f.drain && ((migrator->idle_polls() != idle_polls_seen && since_check_us >= 20'000) ||
+                    since_check_us >= 200'000)) {
+      idle_polls_seen = migrator->idle_polls();
+      last_drain_check_us = now_us;
       auto counts = (*store)->CountTasks();
       if (counts.ok() && (*counts)[TaskStatus::kQueued] == 0 &&
           (*counts)[TaskStatus::kRunning] == 0) {
