@@ -204,8 +204,16 @@ const std::vector<Prop<Config>>& RootProps() {
                 F(migrator.backlog_alert_threshold),
                 "Alert migration_backlog when more tasks than this are queued.", 0, 1e9),
       P<Config>("storage.retry_max_attempts", Kind::kInt, F(storage.retry_max_attempts),
-                "Tries per storage call on retryable errors (throttling, 5xx, dropped "
-                "connections), the first included; 1 disables retries.",
+                "Tries per storage call on retryable errors (5xx, dropped connections, "
+                "timeouts), the first included; 1 disables retries. Throttling has its own "
+                "limit (retry_max_throttled_attempts).",
+                1, 100),
+      P<Config>("storage.retry_max_throttled_attempts", Kind::kInt,
+                F(storage.retry_max_throttled_attempts),
+                "Tries per storage call while the endpoint answers with throttling (429, 503, "
+                "SlowDown), the first included: throttling alone almost never fails a call (at "
+                "30% of calls throttled, 0.3^10 = 6e-6) while an unreachable endpoint still fails "
+                "after retry_max_attempts. Never fewer than retry_max_attempts.",
                 1, 100),
       P<Config>("storage.retry_base_ms", Kind::kInt, F(storage.retry_base_ms),
                 "First storage retry waits up to this (exponential backoff, full jitter).", 1,

@@ -144,6 +144,8 @@ struct Config {
     int64_t retry_max_attempts = 5;  // tries per storage call, the first included
     int64_t retry_base_ms = 100;     // first retry waits up to this (exponential, full jitter)
     int64_t retry_max_ms = 5000;     // cap on one wait (a longer Retry-After ends the retries)
+    // Tries per storage call while the failures are throttling (429, 503, SlowDown).
+    int64_t retry_max_throttled_attempts = 10;
     int64_t connect_timeout_ms = 5000;
     int64_t idle_timeout_ms = 60000;  // a transfer with no progress for this long fails
   } storage;

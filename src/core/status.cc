@@ -33,7 +33,9 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
-  return Status(code_, std::string(context) + ": " + message_).WithRetryAfterMs(retry_after_ms_);
+  Status s =
+      Status(code_, std::string(context) + ": " + message_).WithRetryAfterMs(retry_after_ms_);
+  return throttled_ ? s.AsThrottled() : s;
 }
 
 }  // namespace dim

@@ -87,12 +87,23 @@ class [[nodiscard]] Status {
     return s;
   }
 
+  // The answer meant "slow down" (HTTP 429, 503, S3 SlowDown, a chaos throttle), not "cannot
+  // serve": retry loops allow throttling more attempts than other failures. Kept by
+  // WithContext; not part of equality.
+  bool throttled() const { return throttled_; }
+  Status AsThrottled() const {
+    Status s = *this;
+    s.throttled_ = !ok();
+    return s;
+  }
+
   bool operator==(const Status& o) const { return code_ == o.code_ && message_ == o.message_; }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   int64_t retry_after_ms_ = 0;
+  bool throttled_ = false;
 };
 
 // A value or the Status saying why there is none. Constructing from an OK Status is a bug and

@@ -16,9 +16,15 @@ Result<size_t> StringSource::Read(char* buf, size_t n) {
 Result<size_t> HashingSource::Read(char* buf, size_t n) {
   DIM_ASSIGN_OR_RETURN(size_t k, inner_.Read(buf, n));
   sha_.Update(buf, k);
-  md5_.Update(buf, k);
+  if (md5_on_) md5_.Update(buf, k);
   bytes_ += static_cast<int64_t>(k);
   return k;
+}
+
+void HashingSource::StartMd5(std::string_view already_read) {
+  if (md5_on_) return;
+  md5_on_ = true;
+  md5_.Update(already_read);
 }
 
 Result<size_t> LimitedSource::Read(char* buf, size_t n) {
@@ -47,13 +53,23 @@ Result<size_t> WindowSource::Read(char* buf, size_t n) {
 }
 
 Result<size_t> PatternSource::Read(char* buf, size_t n) {
-  size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
-  // Eight bytes per xorshift step (the stream depends only on the seed, not on read sizes).
-  for (size_t i = 0; i < k; ++i) {
+  const size_t k = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
+  // Eight bytes per xorshift step, least significant first (the stream depends only on the
+  // seed, not on read sizes): the rest of the current step, then whole steps, then a tail.
+  auto step = [this] {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 7;
+    state_ ^= state_ << 17;
+  };
+  size_t i = 0;
+  for (; i < k && used_ < 8; ++i) buf[i] = static_cast<char>(state_ >> (8 * used_++));
+  for (; k - i >= 8; i += 8) {
+    step();
+    for (int b = 0; b < 8; ++b) buf[i + b] = static_cast<char>(state_ >> (8 * b));  // one store
+  }
+  for (; i < k; ++i) {
     if (used_ == 8) {
-      state_ ^= state_ << 13;
-      state_ ^= state_ >> 7;
-      state_ ^= state_ << 17;
+      step();
       used_ = 0;
     }
     buf[i] = static_cast<char>(state_ >> (8 * used_++));

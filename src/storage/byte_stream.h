@@ -34,11 +34,14 @@ class StringSource final : public ByteSource {
   size_t pos_ = 0;
 };
 
-// Passes bytes through while computing SHA-256 and MD5 of everything read.
+// Passes bytes through while computing SHA-256 and MD5 of everything read (one pass over each
+// chunk while it is in cache). With md5 = false only SHA-256 until StartMd5.
 class HashingSource final : public ByteSource {
  public:
-  explicit HashingSource(ByteSource& inner) : inner_(inner) {}
+  explicit HashingSource(ByteSource& inner, bool md5 = true) : inner_(inner), md5_on_(md5) {}
   Result<size_t> Read(char* buf, size_t n) override;
+  // Turns MD5 on, starting with `already_read` (the bytes this source served before).
+  void StartMd5(std::string_view already_read);
   int64_t bytes() const { return bytes_; }
   std::string Sha256Hex() { return sha_.FinishHex(); }
   std::string Md5Hex() { return md5_.FinishHex(); }
@@ -48,6 +51,7 @@ class HashingSource final : public ByteSource {
   ByteSource& inner_;
   Sha256 sha_;
   Md5 md5_;
+  bool md5_on_;
   int64_t bytes_ = 0;
 };
 

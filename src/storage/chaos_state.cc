@@ -95,18 +95,24 @@ SiteChaos ChaosState::For(const std::string& site) const {
 ChaosController::ChaosController(MetadataStore* store, const Clock& clock, int64_t refresh_ms)
     : store_(store), clock_(clock), refresh_ms_(refresh_ms) {}
 
+void ChaosController::SetState(ChaosState next) {
+  state_ = std::move(next);
+  quiet_.store(state_.sites.empty(), std::memory_order_release);
+}
+
 Status ChaosController::RefreshLocked() {
-  refreshed_at_ms_ = clock_.NowMs();
+  refreshed_at_ms_.store(clock_.NowMs(), std::memory_order_release);
   if (!store_) return Status::OK();
   auto v = store_->GetSetting(kSettingKey);
   if (!v.ok()) return v.status().WithContext("reading chaos state");
   if (!v->has_value()) {
-    state_ = ChaosState{};
+    SetState(ChaosState{});
     return Status::OK();
   }
   json j = json::parse(**v, nullptr, false);
   if (j.is_discarded()) return Status::Internal("stored chaos state is not JSON");
-  DIM_ASSIGN_OR_RETURN(state_, ChaosState::FromJson(j));
+  DIM_ASSIGN_OR_RETURN(ChaosState next, ChaosState::FromJson(j));
+  SetState(std::move(next));
   return Status::OK();
 }
 
@@ -116,6 +122,10 @@ Status ChaosController::Refresh() {
 }
 
 SiteChaos ChaosController::For(const std::string& site) {
+  if (quiet_.load(std::memory_order_acquire) &&
+      clock_.NowMs() - refreshed_at_ms_.load(std::memory_order_acquire) < refresh_ms_) {
+    return SiteChaos{};
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (clock_.NowMs() - refreshed_at_ms_ >= refresh_ms_) {
     Status s = RefreshLocked();
@@ -153,8 +163,8 @@ Status ChaosController::Update(const std::function<Status(ChaosState&)>& change,
     a.detail_json = detail.dump();
     DIM_RETURN_IF_ERROR(store_->PutSetting(kSettingKey, next.ToJson().dump(), a));
   }
-  state_ = std::move(next);
-  refreshed_at_ms_ = clock_.NowMs();
+  SetState(std::move(next));
+  refreshed_at_ms_.store(clock_.NowMs(), std::memory_order_release);
   return Status::OK();
 }
 

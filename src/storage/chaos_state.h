@@ -6,6 +6,7 @@
 // (last writer wins): chaos is an operator's tool, not a coordination primitive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,6 +56,8 @@ class ChaosController {
   ChaosController(MetadataStore* store, const Clock& clock, int64_t refresh_ms = 1000);
 
   // The site's current chaos (refreshed from the store when the cache is older than refresh_ms).
+  // Called per call and per streamed chunk: with a fresh cache and no chaos anywhere (the usual
+  // state) it answers without taking the lock.
   SiteChaos For(const std::string& site);
   ChaosState Snapshot();
   // Re-reads the store now.
@@ -70,12 +73,16 @@ class ChaosController {
  private:
   Status RefreshLocked();
 
+  // Under mu_; refreshed_at_ms_ and quiet_ are also read without it by For's fast path.
+  void SetState(ChaosState next);
+
   MetadataStore* store_;
   const Clock& clock_;
   const int64_t refresh_ms_;
   std::mutex mu_;
   ChaosState state_;
-  int64_t refreshed_at_ms_ = INT64_MIN / 2;
+  std::atomic<int64_t> refreshed_at_ms_{INT64_MIN / 2};
+  std::atomic<bool> quiet_{true};  // state_ has no chaos for any site
   bool warned_ = false;
 };
 

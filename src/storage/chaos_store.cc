@@ -91,12 +91,16 @@ Result<SiteChaos> ChaosStore::Inject(const char* op) {
     const std::string where = "site " + name() + ": " + op + ": ";
     switch (c.throttle_kind) {
       case ThrottleKind::k429:
-        return Status::ResourceExhausted(where + "HTTP 429 Too Many Requests (chaos throttle)");
+        return Status::ResourceExhausted(where + "HTTP 429 Too Many Requests (chaos throttle)")
+            .AsThrottled();
       case ThrottleKind::k503:
-        return Status::Unavailable(where + "HTTP 503 Service Unavailable (chaos throttle)");
+        return Status::Unavailable(where + "HTTP 503 Service Unavailable (chaos throttle)")
+            .AsThrottled();
       case ThrottleKind::kSlowDown:
-        return Status::Unavailable(
-            where + "HTTP 503 SlowDown: Please reduce your request rate (chaos throttle)");
+        return Status::Unavailable(where +
+                                   "HTTP 503 SlowDown: Please reduce your request rate (chaos "
+                                   "throttle)")
+            .AsThrottled();
     }
   }
   return c;

@@ -154,10 +154,12 @@ TEST_F(ChaosStoreTest, ThrottleKindsMapToTheirCodes) {
   auto h = store_->Head("demo/x@1");
   EXPECT_EQ(h.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(h.status().message().find("429"), std::string::npos);
+  EXPECT_TRUE(h.status().throttled());
   Set([](SiteChaos& c) { c.throttle_kind = ThrottleKind::k503; });
   h = store_->Head("demo/x@1");
   EXPECT_EQ(h.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(h.status().message().find("503"), std::string::npos);
+  EXPECT_TRUE(h.status().throttled());
   // A throttled put never reads the caller's stream, so the caller (or RetryingStore) may retry.
   StringSource src("data");
   ASSERT_FALSE(store_->Put("demo/y@1", src, {}).ok());

@@ -189,6 +189,10 @@ struct Transfer {
   std::string buf;  // streamed body waiting to be read
   size_t buf_off = 0;
   bool paused = false;
+  // While a Read waits on an empty `buf`, curl writes straight into the reader's buffer.
+  char* dest = nullptr;
+  size_t dest_cap = 0;
+  size_t dest_len = 0;
 
   ~Transfer() {
     if (easy) curl_easy_cleanup(easy);
@@ -226,7 +230,17 @@ struct Transfer {
     t->headers_done = true;
     bool success = t->response.status >= 200 && t->response.status < 300;
     if (t->streaming && success) {
-      if (t->buf.size() - t->buf_off >= kStreamChunk) {
+      size_t direct = 0;
+      if (t->dest && t->buf_off == t->buf.size()) {
+        direct = std::min(len, t->dest_cap - t->dest_len);
+        std::memcpy(t->dest + t->dest_len, data, direct);
+        t->dest_len += direct;
+        if (direct == len) return len;
+      }
+      // The reader's buffer is full (or, without a reader, a chunk is buffered): let curl hold
+      // the rest. Pausing hands the whole chunk back later, so only a chunk not partly taken
+      // may pause; the rest of a partly taken one waits in `buf`.
+      if (direct == 0 && (t->dest || t->buf.size() - t->buf_off >= kStreamChunk)) {
         t->paused = true;
         return CURL_WRITEFUNC_PAUSE;  // curl keeps this chunk and hands it back on unpause
       }
@@ -234,7 +248,7 @@ struct Transfer {
         t->buf.clear();
         t->buf_off = 0;
       }
-      t->buf.append(data, len);
+      t->buf.append(data + direct, len - direct);
       return len;
     }
     size_t cap = success ? t->max_body : kErrorBodyCap;
@@ -256,6 +270,7 @@ struct Transfer {
     if (!r.body_stream) {
       size_t k = std::min(want, r.body.size() - t->body_off);
       std::memcpy(out, r.body.data() + t->body_off, k);
+      if (r.on_body_sent && k > 0) r.on_body_sent(t->body_off, r.body.substr(t->body_off, k));
       t->body_off += k;
       return k;
     }
@@ -388,7 +403,14 @@ class CurlStream final : public ByteSource {
 
   Result<size_t> Read(char* out, size_t n) override {
     Transfer& t = *t_;
-    while (t.buf_off == t.buf.size()) {
+    if (n == 0) return size_t{0};
+    for (;;) {
+      if (t.buf_off < t.buf.size()) {  // what arrived beyond an earlier reader's buffer
+        size_t k = std::min(n, t.buf.size() - t.buf_off);
+        std::memcpy(out, t.buf.data() + t.buf_off, k);
+        t.buf_off += k;
+        return k;
+      }
       if (done_) {
         Status s = t_->Outcome(result_);
         if (!s.ok()) return s;
@@ -396,16 +418,19 @@ class CurlStream final : public ByteSource {
       }
       t.buf.clear();
       t.buf_off = 0;
+      // Nothing buffered: curl writes into `out` directly (one copy less), up to a chunk.
+      t.dest = out;
+      t.dest_cap = n;
+      t.dest_len = 0;
       if (t.paused) {
         t.paused = false;
         curl_easy_pause(t.easy, CURLPAUSE_CONT);  // may deliver data right away
       }
-      Pump([&] { return t.paused || t.buf.size() - t.buf_off >= std::min(n, kStreamChunk); });
+      const size_t want = std::min(n, kStreamChunk);
+      Pump([&] { return t.paused || t.dest_len >= want || t.buf.size() > t.buf_off; });
+      t.dest = nullptr;
+      if (t.dest_len > 0) return t.dest_len;
     }
-    size_t k = std::min(n, t.buf.size() - t.buf_off);
-    std::memcpy(out, t.buf.data() + t.buf_off, k);
-    t.buf_off += k;
-    return k;
   }
 
  private:

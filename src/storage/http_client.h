@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ struct HttpRequest {
   std::string_view body;              // in-memory body; must outlive the call
   ByteSource* body_stream = nullptr;  // or: exactly body_length bytes read from here
   int64_t body_length = 0;
+  // Shown each piece of the in-memory body as curl takes it, with its offset (a transfer that
+  // starts over starts again at 0): digests computed while the bytes go out.
+  std::function<void(size_t offset, std::string_view bytes)> on_body_sent;
 };
 
 struct HttpResponse {

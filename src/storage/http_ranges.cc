@@ -1,5 +1,7 @@
 #include "storage/http_ranges.h"
 
+#include <curl/curl.h>
+
 #include <cstdlib>
 
 namespace dim {
@@ -54,6 +56,34 @@ Result<std::unique_ptr<ByteSource>> RangedBody(HttpClient::Streamed answer,
   }
   return std::unique_ptr<ByteSource>(
       new WindowSource(std::move(answer.body), range.offset, range.length));
+}
+
+Result<std::unique_ptr<ByteSource>> RangedGet(const std::optional<ByteRange>& range,
+                                              const std::string& what,
+                                              const RangedGetCalls& calls) {
+  HttpRangePlan plan = PlanRange(range);
+  auto from_size = [&]() -> Result<std::unique_ptr<ByteSource>> {
+    DIM_ASSIGN_OR_RETURN(auto h, calls.head());
+    if (!h) return Status::NotFound(what + ": no such blob");
+    return RangeFromSize(h->size, *plan.range, what);
+  };
+  if (plan.from_size) return from_size();
+  DIM_ASSIGN_OR_RETURN(auto s, calls.open(plan.range ? plan.header : std::string()));
+  const int st = s.response.status;
+  if (st == 200 || st == 206) return RangedBody(std::move(s), plan, what);
+  if (st == 416 && plan.range && plan.range->offset == 0) return from_size();
+  Status e = calls.error(s.response);
+  if (e.code() == StatusCode::kNotFound) return Status::NotFound(what + ": no such blob");
+  return e;
+}
+
+ObjectInfo ObjectInfoFromHead(const HttpResponse& head, const std::string& blob) {
+  ObjectInfo info;
+  info.name = blob;
+  info.size = std::strtoll(head.Header("content-length").c_str(), nullptr, 10);
+  time_t t = curl_getdate(head.Header("last-modified").c_str(), nullptr);
+  info.mtime_ms = t > 0 ? static_cast<int64_t>(t) * 1000 : 0;
+  return info;
 }
 
 }  // namespace dim

@@ -20,7 +20,10 @@ RetryPolicy::RetryPolicy(RetryOptions options, const Clock& clock, Sleeper sleep
 
 std::optional<int64_t> RetryPolicy::NextDelayMs(int retry, const Status& s, int64_t elapsed_ms) {
   if (s.ok() || !s.IsRetryable()) return std::nullopt;
-  if (retry >= options_.max_attempts) return std::nullopt;
+  const int attempts = s.throttled()
+                           ? std::max(options_.max_attempts, options_.max_throttled_attempts)
+                           : options_.max_attempts;
+  if (retry >= attempts) return std::nullopt;
   if (elapsed_ms >= options_.max_elapsed_ms) return std::nullopt;
   if (s.retry_after_ms() > options_.max_retry_after_ms) return std::nullopt;
   // base * 2^(retry-1), without overflowing for large retry counts.

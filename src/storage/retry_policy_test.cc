@@ -64,6 +64,29 @@ TEST(RetryPolicyTest, StopsOnPermanentErrorsAttemptsAndBudget) {
   EXPECT_FALSE(p.NextDelayMs(1, Status::Unavailable("503"), 10000));  // out of time
 }
 
+TEST(RetryPolicyTest, ThrottlingGetsMoreAttemptsThanOtherFailures) {
+  FakeSleep f;
+  RetryOptions o;  // the defaults: 5 tries, 10 while throttled
+  RetryPolicy p(o, f.clock, f.Sleeper(), 5);
+  const Status down = Status::Unavailable("connection refused");
+  const Status slow = Status::Unavailable("503 SlowDown").AsThrottled();
+  EXPECT_TRUE(slow.throttled());
+  EXPECT_TRUE(slow.WithContext("site a").throttled());  // kept through context
+  EXPECT_FALSE(down.throttled());
+  EXPECT_TRUE(p.NextDelayMs(4, down, 0));
+  EXPECT_FALSE(p.NextDelayMs(5, down, 0));  // 5 tries made
+  EXPECT_TRUE(p.NextDelayMs(5, slow, 0));
+  EXPECT_TRUE(p.NextDelayMs(9, slow, 0));
+  EXPECT_FALSE(p.NextDelayMs(10, slow, 0));  // 10 tries made
+  // A throttled call whose endpoint then stops answering ends at max_attempts.
+  EXPECT_FALSE(p.NextDelayMs(6, down, 0));
+  // Never fewer tries for throttling than for anything else.
+  o.max_attempts = 20;
+  RetryPolicy q(o, f.clock, f.Sleeper(), 5);
+  EXPECT_TRUE(q.NextDelayMs(15, slow, 0));
+  EXPECT_FALSE(Status::OK().AsThrottled().throttled());
+}
+
 TEST(RetryPolicyTest, HonoursRetryAfterButNotForever) {
   FakeSleep f;
   RetryOptions o;

@@ -58,6 +58,7 @@ Result<std::shared_ptr<ObjectStore>> MakeObjectStore(const SiteConfig& config,
 RetryOptions RetryOptionsFromConfig(const Config& config) {
   RetryOptions o;
   o.max_attempts = static_cast<int>(config.storage.retry_max_attempts);
+  o.max_throttled_attempts = static_cast<int>(config.storage.retry_max_throttled_attempts);
   o.base_delay_ms = config.storage.retry_base_ms;
   o.max_delay_ms = config.storage.retry_max_ms;
   return o;

@@ -3,10 +3,8 @@
 // end. Azurite checks Shared Key signatures, so wrong keys are rejected as they would be by Azure.
 #include <gtest/gtest.h>
 
-#include <atomic>
-
 #include "core/checksum.h"
-#include "integration/test_server.h"
+#include "integration/backend_test_support.h"
 #include "storage/azure/azure_blob_store.h"
 #include "storage/object_store_contract.h"
 #include "storage/site_registry.h"
@@ -23,10 +21,7 @@ const testing::TestServerEnvironment* const kServer =
     testing::TestServerEnvironment::Register("azurite");
 testing::TestServer* Server() { return kServer->server(); }
 
-std::string FreshContainer() {
-  static std::atomic<int> n{0};
-  return "c" + std::to_string(getpid()) + "-" + std::to_string(n++);
-}
+std::string FreshContainer() { return testing::FreshName("c"); }
 
 AzureOptions Options(const std::string& container) {
   AzureOptions o;
@@ -41,18 +36,7 @@ AzureOptions Options(const std::string& container) {
 }
 
 std::shared_ptr<ObjectStore> MakeStore(AzureOptions o) {
-  if (!Server()) return nullptr;
-  auto s = AzureBlobStore::Make(std::move(o));
-  if (!s.ok()) {
-    ADD_FAILURE() << s.status().ToString();
-    return nullptr;
-  }
-  Status c = (*s)->EnsureContainer();
-  if (!c.ok()) {
-    ADD_FAILURE() << c.ToString();
-    return nullptr;
-  }
-  return *s;
+  return testing::MakeReadyStore(kServer, std::move(o), &AzureBlobStore::EnsureContainer);
 }
 
 INSTANTIATE_TEST_SUITE_P(Azurite, ObjectStoreContract,
@@ -60,9 +44,9 @@ INSTANTIATE_TEST_SUITE_P(Azurite, ObjectStoreContract,
                              "azurite", [] { return MakeStore(Options(FreshContainer())); }}),
                          [](const auto& info) { return info.param.name; });
 
-class AzureBackendTest : public ::testing::Test {
+class AzureBackendTest : public testing::BackendOnServerTest {
  protected:
-  void SetUp() override { ASSERT_NE(Server(), nullptr) << "azurite did not start"; }
+  AzureBackendTest() : BackendOnServerTest(kServer, "azurite") {}
 };
 
 TEST_F(AzureBackendTest, WrongKeyNamesEndpointAndCause) {
@@ -97,17 +81,10 @@ TEST_F(AzureBackendTest, UnreachableEndpointNamesIt) {
 
 TEST_F(AzureBackendTest, MissingContainerIsExplainedOrCreated) {
   AzureOptions o = Options(FreshContainer());
-  auto s = AzureBlobStore::Make(o).value();
-  StringSource a("x");
-  auto r = s->Put("demo/a@1", a, {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("ContainerNotFound"), std::string::npos);
+  auto missing = AzureBlobStore::Make(o).value();
   o.create_container = true;
-  s = AzureBlobStore::Make(o).value();
-  StringSource b("y");
-  ASSERT_TRUE(s->Put("demo/a@1", b, {}).ok());
-  EXPECT_TRUE(s->Head("demo/a@1")->has_value());
+  auto creating = AzureBlobStore::Make(o).value();
+  testing::ExpectMissingBucketExplainedOrCreated(*missing, *creating, "ContainerNotFound");
 }
 
 TEST_F(AzureBackendTest, ListingContinuesAfterABlobName) {
@@ -132,8 +109,6 @@ TEST_F(AzureBackendTest, ListingContinuesAfterABlobName) {
 }
 
 TEST_F(AzureBackendTest, SiteRegistryBuildsAnAzureSite) {
-  Config c;
-  c.data_dir = "/tmp/unused";
   SiteConfig s;
   s.name = "azure-azurite";
   s.provider = "azure";
@@ -142,17 +117,7 @@ TEST_F(AzureBackendTest, SiteRegistryBuildsAnAzureSite) {
   s.bucket = FreshContainer();
   s.access_key = kAccount;
   s.secret_key = kKey;
-  s.create_bucket = true;
-  c.sites = {s};
-  SiteStackOptions stack;
-  stack.retry = true;
-  auto reg = MakeSiteRegistry(c, stack);
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  StringSource src("through the registry");
-  ASSERT_TRUE(reg->Find("azure-azurite")->store->Put("demo/r@1", src, {}).ok());
-  auto g = reg->Find("azure-azurite")->store->Get("demo/r@1", std::nullopt);
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(ReadAll(**g).value(), "through the registry");
+  testing::ExpectSiteRoundTrip(s);
 }
 
 }  // namespace

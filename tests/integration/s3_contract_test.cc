@@ -7,10 +7,8 @@
 // The GCS flavour (V1 listing with marker, region "auto") runs the same contract against it.
 #include <gtest/gtest.h>
 
-#include <atomic>
-
 #include "core/checksum.h"
-#include "integration/test_server.h"
+#include "integration/backend_test_support.h"
 #include "storage/chaos_store.h"
 #include "storage/object_store_contract.h"
 #include "storage/retrying_store.h"
@@ -24,10 +22,7 @@ const testing::TestServerEnvironment* const kServer =
     testing::TestServerEnvironment::Register("s3rver");
 testing::TestServer* Server() { return kServer->server(); }
 
-std::string FreshBucket() {
-  static std::atomic<int> n{0};
-  return "b" + std::to_string(getpid()) + "-" + std::to_string(n++);
-}
+std::string FreshBucket() { return testing::FreshName("b"); }
 
 S3Options Options(const std::string& bucket) {
   S3Options o;
@@ -41,18 +36,7 @@ S3Options Options(const std::string& bucket) {
 }
 
 std::shared_ptr<ObjectStore> MakeStore(S3Options o) {
-  if (!Server()) return nullptr;
-  auto s = S3ObjectStore::Make(std::move(o));
-  if (!s.ok()) {
-    ADD_FAILURE() << s.status().ToString();
-    return nullptr;
-  }
-  Status b = (*s)->EnsureBucket();
-  if (!b.ok()) {
-    ADD_FAILURE() << b.ToString();
-    return nullptr;
-  }
-  return *s;
+  return testing::MakeReadyStore(kServer, std::move(o), &S3ObjectStore::EnsureBucket);
 }
 
 // What s3rver 3.7 does differently from S3 (docs/storage-backends.md), declared per case.
@@ -109,9 +93,9 @@ INSTANTIATE_TEST_SUITE_P(
                           32ll << 20, false)),
     [](const auto& info) { return info.param.name; });
 
-class S3BackendTest : public ::testing::Test {
+class S3BackendTest : public testing::BackendOnServerTest {
  protected:
-  void SetUp() override { ASSERT_NE(Server(), nullptr) << "s3rver did not start"; }
+  S3BackendTest() : BackendOnServerTest(kServer, "s3rver") {}
 };
 
 TEST_F(S3BackendTest, WrongAccessKeyNamesEndpointAndCause) {
@@ -148,18 +132,10 @@ TEST_F(S3BackendTest, UnreachableEndpointNamesIt) {
 
 TEST_F(S3BackendTest, MissingBucketIsExplainedOrCreated) {
   S3Options o = Options(FreshBucket());
-  auto s = S3ObjectStore::Make(o).value();
-  StringSource a("x");
-  auto r = s->Put("demo/a@1", a, {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("NoSuchBucket"), std::string::npos);
-  EXPECT_NE(r.status().message().find("create_bucket"), std::string::npos);
+  auto missing = S3ObjectStore::Make(o).value();
   o.create_bucket = true;
-  s = S3ObjectStore::Make(o).value();
-  StringSource b("y");
-  ASSERT_TRUE(s->Put("demo/a@1", b, {}).ok());
-  EXPECT_TRUE(s->Head("demo/a@1")->has_value());
+  auto creating = S3ObjectStore::Make(o).value();
+  testing::ExpectMissingBucketExplainedOrCreated(*missing, *creating, "NoSuchBucket");
 }
 
 TEST_F(S3BackendTest, ThirtyPercentThrottlingSucceedsThroughRetries) {
@@ -202,28 +178,15 @@ TEST_F(S3BackendTest, ThirtyPercentThrottlingSucceedsThroughRetries) {
 }
 
 TEST_F(S3BackendTest, SiteRegistryBuildsAnS3Site) {
-  auto bucket = FreshBucket();
-  Config c;
-  c.data_dir = "/tmp/unused";
   SiteConfig s;
   s.name = "aws-s3rver";
   s.provider = "aws";
   s.type = "s3";
   s.endpoint = Server()->endpoint();
-  s.bucket = bucket;
+  s.bucket = FreshBucket();
   s.access_key = "S3RVER";
   s.secret_key = "S3RVER";
-  s.create_bucket = true;
-  c.sites = {s};
-  SiteStackOptions stack;
-  stack.retry = true;
-  auto reg = MakeSiteRegistry(c, stack);
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  StringSource src("through the registry");
-  ASSERT_TRUE(reg->Find("aws-s3rver")->store->Put("demo/r@1", src, {}).ok());
-  auto g = reg->Find("aws-s3rver")->store->Get("demo/r@1", std::nullopt);
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(ReadAll(**g).value(), "through the registry");
+  testing::ExpectSiteRoundTrip(s);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "storage/azure/azure_blob_store.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -79,6 +78,8 @@ Result<AzureOptions> AzureOptions::FromSiteConfig(const SiteConfig& s, const Con
   o.http.idle_timeout_ms = root.storage.idle_timeout_ms;
   o.http.user_agent = std::string("data-in-motion/") + DIM_VERSION;
   o.block_retry.max_attempts = static_cast<int>(root.storage.retry_max_attempts);
+  o.block_retry.max_throttled_attempts =
+      static_cast<int>(root.storage.retry_max_throttled_attempts);
   o.block_retry.base_delay_ms = root.storage.retry_base_ms;
   o.block_retry.max_delay_ms = root.storage.retry_max_ms;
   return o;
@@ -195,39 +196,29 @@ Result<std::optional<ObjectInfo>> AzureBlobStore::Head(const std::string& blob) 
   if (r.status == 404 && r.Header("x-ms-error-code") != "ContainerNotFound")
     return std::optional<ObjectInfo>();
   if (r.status != 200) return ErrorFrom(r, What("head", blob));
-  ObjectInfo info;
-  info.name = blob;
-  info.size = std::strtoll(r.Header("content-length").c_str(), nullptr, 10);
+  ObjectInfo info = ObjectInfoFromHead(r, blob);
   std::string raw;
   if (Base64Decode(r.Header("content-md5"), &raw) && raw.size() == 16) info.etag = HexEncode(raw);
-  time_t t = curl_getdate(r.Header("last-modified").c_str(), nullptr);
-  info.mtime_ms = t > 0 ? static_cast<int64_t>(t) * 1000 : 0;
   return std::optional<ObjectInfo>(info);
 }
 
 Result<std::unique_ptr<ByteSource>> AzureBlobStore::Get(const std::string& blob,
                                                         std::optional<ByteRange> range) {
   const std::string what = What("get", blob);
-  HttpRangePlan plan = PlanRange(range);
-  auto from_size = [&]() -> Result<std::unique_ptr<ByteSource>> {
-    DIM_ASSIGN_OR_RETURN(auto h, Head(blob));
-    if (!h) return Status::NotFound(what + ": no such blob");
-    return RangeFromSize(h->size, *plan.range, what);
+  RangedGetCalls calls;
+  calls.open = [&](const std::string& range_header) -> Result<HttpClient::Streamed> {
+    Call c;
+    c.method = "GET";
+    c.blob = blob;
+    if (!range_header.empty()) c.headers.emplace_back("x-ms-range", range_header);
+    DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
+    auto s = http_->Open(req);
+    if (!s.ok()) return s.status().WithContext("site " + o_.site);
+    return s;
   };
-  if (plan.from_size) return from_size();
-  Call c;
-  c.method = "GET";
-  c.blob = blob;
-  if (plan.range) c.headers.emplace_back("x-ms-range", plan.header);
-  DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
-  auto s = http_->Open(req);
-  if (!s.ok()) return s.status().WithContext("site " + o_.site);
-  const int st = s->response.status;
-  if (st == 200 || st == 206) return RangedBody(std::move(*s), plan, what);
-  if (st == 416 && plan.range && plan.range->offset == 0) return from_size();
-  Status e = ErrorFrom(s->response, what);
-  if (e.code() == StatusCode::kNotFound) return Status::NotFound(what + ": no such blob");
-  return e;
+  calls.head = [&] { return Head(blob); };
+  calls.error = [&](const HttpResponse& r) { return ErrorFrom(r, what); };
+  return RangedGet(range, what, calls);
 }
 
 Result<std::string> AzureBlobStore::PutBlock(const std::string& blob, const std::string& block_id,

@@ -50,8 +50,9 @@ Status StatusFromResponse(const HttpResponse& r, const std::string& what, int64_
   if (s == 412) return Status::FailedPrecondition(msg);
   if (s == 416) return Status::OutOfRange(msg);
   if (s == 405 || s == 501) return Status::Unimplemented(msg);
-  if (s == 429) return retryable(StatusCode::kResourceExhausted);
+  if (s == 429) return retryable(StatusCode::kResourceExhausted).AsThrottled();
   if (s == 408) return retryable(StatusCode::kDeadlineExceeded);
+  if (s == 503) return retryable(StatusCode::kUnavailable).AsThrottled();  // ServerBusy
   if (s >= 500) return retryable(StatusCode::kUnavailable);
   return Status::Internal(msg + " (unexpected answer)");
 }

@@ -13,6 +13,7 @@ Status StatusFromResponse(const HttpResponse& r, const std::string& what, int64_
   const int s = r.status;
   const int64_t retry_after = ParseRetryAfterMs(r.Header("retry-after"), now_unix_s);
   auto retryable = [&](StatusCode c) { return Status(c, msg).WithRetryAfterMs(retry_after); };
+  auto throttled = [&](StatusCode c) { return retryable(c).AsThrottled(); };
 
   if (s == 404) {
     if (code == "NoSuchBucket") {
@@ -27,11 +28,12 @@ Status StatusFromResponse(const HttpResponse& r, const std::string& what, int64_
         code == "RequestTimeTooSkewed") {
       return Status::Unauthenticated(msg + " (the site's access_key/secret_key were rejected)");
     }
-    if (code == "SlowDown") return retryable(StatusCode::kUnavailable);
+    if (code == "SlowDown") return throttled(StatusCode::kUnavailable);
     return Status::PermissionDenied(msg);
   }
   if (s == 400) {
-    if (code == "RequestTimeout" || code == "SlowDown") return retryable(StatusCode::kUnavailable);
+    if (code == "SlowDown") return throttled(StatusCode::kUnavailable);
+    if (code == "RequestTimeout") return retryable(StatusCode::kUnavailable);
     if (code == "BadDigest" || code == "InvalidDigest" || code == "XAmzContentSHA256Mismatch") {
       return Status::DataLoss(msg);
     }
@@ -55,8 +57,9 @@ Status StatusFromResponse(const HttpResponse& r, const std::string& what, int64_
   }
   if (s == 412) return Status::FailedPrecondition(msg);
   if (s == 416) return Status::OutOfRange(msg);
-  if (s == 429) return retryable(StatusCode::kResourceExhausted);
+  if (s == 429) return throttled(StatusCode::kResourceExhausted);
   if (s == 408) return retryable(StatusCode::kDeadlineExceeded);
+  if (s == 503 || code == "SlowDown") return throttled(StatusCode::kUnavailable);
   if (s >= 500) return retryable(StatusCode::kUnavailable);
   return Status::Internal(msg + " (unexpected answer)");
 }

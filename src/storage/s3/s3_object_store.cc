@@ -1,10 +1,10 @@
 #include "storage/s3/s3_object_store.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -25,6 +25,7 @@ struct S3ObjectStore::Call {
   ByteSource* stream = nullptr;
   int64_t length = 0;
   std::string payload_hash;  // empty: SHA-256 of body (UNSIGNED-PAYLOAD for streams)
+  std::function<void(size_t, std::string_view)> on_body_sent;  // HttpRequest::on_body_sent
 };
 
 namespace {
@@ -79,6 +80,7 @@ Result<S3Options> S3Options::FromSiteConfig(const SiteConfig& s, const Config& r
   o.http.idle_timeout_ms = root.storage.idle_timeout_ms;
   o.http.user_agent = std::string("data-in-motion/") + DIM_VERSION;
   o.part_retry.max_attempts = static_cast<int>(root.storage.retry_max_attempts);
+  o.part_retry.max_throttled_attempts = static_cast<int>(root.storage.retry_max_throttled_attempts);
   o.part_retry.base_delay_ms = root.storage.retry_base_ms;
   o.part_retry.max_delay_ms = root.storage.retry_max_ms;
   if (o.bucket.empty()) return Status::InvalidArgument("site " + s.name + ": bucket is required");
@@ -142,6 +144,7 @@ HttpRequest S3ObjectStore::Sign(const Call& c) const {
   r.body = c.body;
   r.body_stream = c.stream;
   r.body_length = c.length;
+  r.on_body_sent = c.on_body_sent;
   std::string payload = c.payload_hash;
   if (payload.empty()) {
     payload = c.stream ? std::string(sigv4::kUnsignedPayload) : Sha256::Hex(c.body);
@@ -229,48 +232,33 @@ Result<std::optional<ObjectInfo>> S3ObjectStore::Head(const std::string& blob) {
   DIM_ASSIGN_OR_RETURN(auto r, Send(c));
   if (r.status == 404) return std::optional<ObjectInfo>();
   if (r.status != 200) return ErrorFrom(r, What("head", blob));
-  ObjectInfo info;
-  info.name = blob;
-  info.size = std::strtoll(r.Header("content-length").c_str(), nullptr, 10);
+  ObjectInfo info = ObjectInfoFromHead(r, blob);
   info.etag = StripQuotes(r.Header("etag"));
-  time_t t = curl_getdate(r.Header("last-modified").c_str(), nullptr);
-  info.mtime_ms = t > 0 ? static_cast<int64_t>(t) * 1000 : 0;
   return std::optional<ObjectInfo>(info);
 }
 
 Result<std::unique_ptr<ByteSource>> S3ObjectStore::Get(const std::string& blob,
                                                        std::optional<ByteRange> range) {
   const std::string what = What("get", blob);
-  HttpRangePlan plan = PlanRange(range);
-  auto from_size = [&]() -> Result<std::unique_ptr<ByteSource>> {
-    DIM_ASSIGN_OR_RETURN(auto h, Head(blob));
-    if (!h) return Status::NotFound(what + ": no such blob");
-    return RangeFromSize(h->size, *plan.range, what);
+  RangedGetCalls calls;
+  calls.open = [&](const std::string& range_header) {
+    Call c;
+    c.method = "GET";
+    c.key = blob;
+    if (!range_header.empty()) c.headers.emplace_back("Range", range_header);
+    return Open(c);
   };
-  if (plan.from_size) return from_size();
-  Call c;
-  c.method = "GET";
-  c.key = blob;
-  if (plan.range) c.headers.emplace_back("Range", plan.header);
-  DIM_ASSIGN_OR_RETURN(auto s, Open(c));
-  const int st = s.response.status;
-  if (st == 200 || st == 206) return RangedBody(std::move(s), plan, what);
-  // S3 refuses any range of an empty object; the contract serves it as empty.
-  if (st == 416 && plan.range && plan.range->offset == 0) return from_size();
-  Status e = ErrorFrom(s.response, what);
-  if (e.code() == StatusCode::kNotFound) return Status::NotFound(what + ": no such blob");
-  return e;
+  calls.head = [&] { return Head(blob); };
+  calls.error = [&](const HttpResponse& r) { return ErrorFrom(r, what); };
+  return RangedGet(range, what, calls);
 }
 
 Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_view data,
-                                           const PutOptions& options) {
+                                           const PutOptions& options, std::string sha256_hex,
+                                           std::optional<std::string> md5_raw) {
   PutResult pr;
   pr.size = static_cast<int64_t>(data.size());
-  pr.sha256 = Sha256::Hex(data);
-  Md5 md5;
-  md5.Update(data);
-  std::string md5_raw = md5.FinishRaw();
-  pr.md5 = HexEncode(md5_raw);
+  pr.sha256 = std::move(sha256_hex);
   if (options.size >= 0 && pr.size != options.size) {
     return Status::DataLoss(What("put", blob) + ": got " + std::to_string(pr.size) +
                             " bytes, expected " + std::to_string(options.size));
@@ -283,12 +271,24 @@ Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_
   c.method = "PUT";
   c.key = blob;
   c.headers = WriteHeaders(options);
-  c.headers.emplace_back("Content-MD5", Base64Encode(md5_raw));
+  if (md5_raw) c.headers.emplace_back("Content-MD5", Base64Encode(*md5_raw));
   c.body = data;
-  c.payload_hash = pr.sha256;
+  c.payload_hash = pr.sha256;  // the server checks the bytes against it
+  Md5 sent;                    // without md5_raw: of the bytes as curl sends them
+  if (!md5_raw) {
+    c.on_body_sent = [&sent](size_t offset, std::string_view bytes) {
+      if (offset == 0) sent = Md5();  // a transfer that starts over
+      sent.Update(bytes);
+    };
+  }
   Status st = retry_->Run([&]() -> Status {
     DIM_ASSIGN_OR_RETURN(auto r, Send(c));
     if (r.status != 200) return ErrorFrom(r, What("put", blob));
+    if (md5_raw) {
+      pr.md5 = HexEncode(*md5_raw);
+    } else {
+      pr.md5 = sent.bytes() == data.size() ? sent.FinishHex() : Md5::Hex(data);
+    }
     std::string etag = StripQuotes(r.Header("etag"));
     if (ChecksEtags() && !etag.empty() && etag != pr.md5) {
       return Status::DataLoss(What("put", blob) + ": the endpoint stored ETag " + etag +
@@ -313,7 +313,9 @@ Result<std::string> S3ObjectStore::UploadBufferedPart(const std::string& blob,
   c.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}};
   c.headers.emplace_back("Content-MD5", Base64Encode(raw));
   c.body = data;
-  c.payload_hash = Sha256::Hex(data);
+  // The part's integrity rests on Content-MD5 (checked by the server) and its ETag (checked
+  // below); a second pass over the bytes for a signed payload hash would add nothing.
+  c.payload_hash = std::string(sigv4::kUnsignedPayload);
   std::string etag;
   Status st = retry_->Run([&]() -> Status {
     DIM_ASSIGN_OR_RETURN(auto r, Send(c));
@@ -381,7 +383,12 @@ Result<PutResult> S3ObjectStore::PutMultipart(const std::string& blob, HashingSo
 Result<PutResult> S3ObjectStore::Put(const std::string& blob, ByteSource& data,
                                      const PutOptions& options) {
   if (blob.empty()) return Status::InvalidArgument(What("put", "") + ": empty blob name");
-  HashingSource hashing(data);
+  // One pass over the bytes as they are read: SHA-256 (the object's checksum; it also signs the
+  // payload, which S3 verifies) and, for a multipart upload, MD5. A single S3 PUT computes its
+  // MD5 (ETag check, result) as curl sends the bytes, so nothing but SHA-256 delays the first
+  // byte; GCS gets Content-MD5, so its MD5 is computed up front.
+  const bool md5_while_sending = o_.flavor != "gcs";
+  HashingSource hashing(data, /*md5=*/!md5_while_sending);
   size_t part_size = static_cast<size_t>(o_.part_size);
   if (options.size > 0 && options.size / o_.part_size >= 10000) {
     // Keep within S3's 10000 parts (memory grows with it: documented).
@@ -391,9 +398,15 @@ Result<PutResult> S3ObjectStore::Put(const std::string& blob, ByteSource& data,
   std::vector<char> first(known_small ? static_cast<size_t>(options.size) + 1 : part_size);
   DIM_ASSIGN_OR_RETURN(size_t n, ReadFull(hashing, first.data(), first.size()));
   if (known_small || n < part_size) {
-    return PutSingle(blob, std::string_view(first.data(), n), options);
+    // `hashing` saw exactly these bytes: its SHA-256 is the object's and the payload hash.
+    std::string sha256 = hashing.Sha256Hex();
+    std::optional<std::string> md5_raw;
+    if (!md5_while_sending) md5_raw = hashing.Md5Raw();
+    return PutSingle(blob, std::string_view(first.data(), n), options, std::move(sha256),
+                     std::move(md5_raw));
   }
-  // Large: a multipart upload, parts read as they go.
+  // Large: a multipart upload, parts read as they go; the whole object's MD5 from here on.
+  hashing.StartMd5(std::string_view(first.data(), n));
   return PutMultipart(blob, hashing, std::move(first), n, options);
 }
 

@@ -1,9 +1,13 @@
 // S3ObjectStore: an ObjectStore on an S3 bucket (AWS S3, GCS's XML API with HMAC keys, or any
 // S3-compatible server) over libcurl, every request signed with SigV4 (s3/sigv4.h).
 //   - Path-style (https://host/bucket/key) or virtual-hosted (https://bucket.host/key) URLs.
-//   - Put buffers at most one part per upload thread: objects up to part_size go in one PUT
-//     (Content-MD5 and a signed payload hash, so the server verifies the bytes); larger ones as
-//     a multipart upload with upload_concurrency parts in flight. Memory is about
+//   - Put buffers at most one part per upload thread. Every byte is hashed once per digest:
+//     SHA-256 (the object's checksum) as it is read, MD5 once for the object and once per part.
+//     Objects up to part_size go in one PUT whose payload is signed with that SHA-256 (S3
+//     verifies it; GCS also gets Content-MD5); its MD5 is computed as the bytes go out and
+//     checked against the ETag. Larger ones go as a multipart upload with upload_concurrency
+//     parts in flight, each part with Content-MD5 and UNSIGNED-PAYLOAD (its MD5 computed on the
+//     uploading thread and checked against the part's ETag). Memory is about
 //     part_size x upload_concurrency, whatever the object's size. A buffered request that fails
 //     retryably is retried in place (part_retry); a failed upload is aborted. When
 //     PutOptions::expected_sha256 does not match, nothing becomes visible (DataLoss).
@@ -18,6 +22,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -91,8 +96,11 @@ class S3ObjectStore final : public ObjectStore {
   Status ErrorFrom(const HttpResponse& r, const std::string& what) const;
   HttpHeaders WriteHeaders(const PutOptions& options) const;
   bool ChecksEtags() const { return o_.sse != "aws:kms"; }
+  // `data` with its SHA-256 (computed while it was read) and its MD5 when known (then sent as
+  // Content-MD5; otherwise computed while the bytes are sent).
   Result<PutResult> PutSingle(const std::string& blob, std::string_view data,
-                              const PutOptions& options);
+                              const PutOptions& options, std::string sha256_hex,
+                              std::optional<std::string> md5_raw);
   // `rest` already gave the first part's bytes; its digests cover the whole object.
   Result<PutResult> PutMultipart(const std::string& blob, HashingSource& rest,
                                  std::vector<char> first, size_t first_len,

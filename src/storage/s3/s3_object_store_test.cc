@@ -63,6 +63,11 @@ class FakeS3 {
     std::lock_guard<std::mutex> l(mu_);
     return objects_;
   }
+  // The next single PUT stores (and answers the ETag of) its body with one byte changed.
+  void CorruptNextPut() {
+    std::lock_guard<std::mutex> l(mu_);
+    corrupt_next_put_ = true;
+  }
 
  private:
   struct Canned {
@@ -106,6 +111,17 @@ class FakeS3 {
           "<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>",
           "application/xml");
       return;
+    }
+    // Like S3: a Content-MD5 that is not the body's is refused.
+    if (req.has_header("Content-MD5")) {
+      std::string raw;
+      HexDecode(Md5::Hex(req.body), &raw);
+      if (req.get_header_value("Content-MD5") != Base64Encode(raw)) {
+        res.status = 400;
+        res.set_content("<Error><Code>BadDigest</Code><Message>Content-MD5</Message></Error>",
+                        "application/xml");
+        return;
+      }
     }
     for (const char* p : {"uploads", "uploadId", "partNumber", "list-type"}) {
       std::string k = req.method + "?" + p;
@@ -167,8 +183,11 @@ class FakeS3 {
       parts_.clear();
       res.status = 204;
     } else if (req.method == "PUT") {
-      objects_[key] = req.body;
-      res.set_header("ETag", "\"" + Md5::Hex(req.body) + "\"");
+      std::string stored = req.body;
+      if (corrupt_next_put_ && !stored.empty()) stored[0] = static_cast<char>(stored[0] ^ 1);
+      corrupt_next_put_ = false;
+      objects_[key] = stored;
+      res.set_header("ETag", "\"" + Md5::Hex(stored) + "\"");
     } else if (req.method == "GET" || req.method == "HEAD") {
       auto it = objects_.find(key);
       if (it == objects_.end()) {
@@ -199,6 +218,7 @@ class FakeS3 {
   std::map<std::string, std::deque<Canned>> inject_;
   std::map<std::string, std::string> objects_;
   std::map<int, std::string> parts_;
+  bool corrupt_next_put_ = false;
 };
 
 class S3ObjectStoreTest : public ::testing::Test {
@@ -241,12 +261,48 @@ TEST_F(S3ObjectStoreTest, EveryRequestIsSignedCorrectly) {
     EXPECT_EQ(r.path, "/bkt/" + odd);
     EXPECT_NE(r.headers.at("Authorization").find("/eu-west-1/s3/aws4_request"), std::string::npos);
   }
-  EXPECT_EQ(seen[0].headers.at("Content-MD5"), Base64Encode([] {
+  // The object's SHA-256 signs the payload (S3 verifies it); its MD5 is computed while the
+  // bytes go out, so S3 gets no Content-MD5 ...
+  EXPECT_EQ(seen[0].headers.at("x-amz-content-sha256"), Sha256::Hex("hello"));
+  EXPECT_EQ(seen[0].headers.count("Content-MD5"), 0u);
+  // ... and GCS, which verifies Content-MD5, gets it.
+  auto gcs = Store([](S3Options& o) { o.flavor = "gcs"; });
+  StringSource again("hello");
+  auto pr = gcs->Put("g@1", again, {});
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_EQ(pr->md5, Md5::Hex("hello"));
+  EXPECT_EQ(fake_.seen().back().headers.at("Content-MD5"), Base64Encode([] {
               std::string raw;
               HexDecode(Md5::Hex("hello"), &raw);
               return raw;
             }()));
-  EXPECT_EQ(seen[0].headers.at("x-amz-content-sha256"), Sha256::Hex("hello"));
+  EXPECT_EQ(fake_.seen().back().headers.at("x-amz-content-sha256"), Sha256::Hex("hello"));
+}
+
+TEST_F(S3ObjectStoreTest, SinglePutDigestsAreOfTheBytesSentAndTheEtagIsChecked) {
+  auto s = Store();
+  PatternSource body(3 << 20, 5);  // one PUT (part size 5 MiB), size unknown to the store
+  PatternSource again(3 << 20, 5);
+  const std::string bytes = ReadAll(again).value();
+  auto pr = s->Put("one@1", body, {});
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_EQ(pr->size, 3 << 20);
+  EXPECT_EQ(pr->sha256, Sha256::Hex(bytes));
+  EXPECT_EQ(pr->md5, Md5::Hex(bytes));
+  EXPECT_TRUE(fake_.objects().at("one@1") == bytes);
+  // A retried PUT sends the bytes again: the MD5 is still of one copy of them.
+  fake_.Inject("PUT", 503, "<Error><Code>SlowDown</Code><Message>slow</Message></Error>");
+  StringSource retried("retried body");
+  auto r2 = s->Put("two@1", retried, {});
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->md5, Md5::Hex("retried body"));
+  // An endpoint that stores other bytes than were sent is caught by the ETag.
+  fake_.CorruptNextPut();
+  StringSource victim("precious");
+  auto bad = s->Put("three@1", victim, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("not the MD5 of the bytes sent"), std::string::npos);
 }
 
 TEST_F(S3ObjectStoreTest, SessionTokenAndEncryptionHeaders) {
@@ -296,6 +352,16 @@ TEST_F(S3ObjectStoreTest, ThrottledPartsAreRetriedHonouringRetryAfter) {
   EXPECT_EQ(Sha256::Hex(fake_.objects().at("mp@1")), r->sha256);
   ASSERT_EQ(waits_.size(), 2u);
   EXPECT_TRUE(waits_[0] >= 2000 || waits_[1] >= 2000);
+  // Parts are not hashed a second time for the signature: UNSIGNED-PAYLOAD, with the part's
+  // Content-MD5 (verified by the fake as by S3) carrying its integrity.
+  int parts = 0;
+  for (const auto& q : fake_.seen()) {
+    if (q.method != "PUT" || q.query.find("partNumber") == std::string::npos) continue;
+    ++parts;
+    EXPECT_EQ(q.headers.at("x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+    EXPECT_EQ(q.headers.count("Content-MD5"), 1u);
+  }
+  EXPECT_EQ(parts, 3 + 2);  // parts of 5, 5 and 2 MiB, and two throttled tries
 }
 
 TEST_F(S3ObjectStoreTest, WrongCredentialsNameEndpointAndCause) {
@@ -382,6 +448,13 @@ TEST(S3ErrorsTest, MapsStatusesAndCodes) {
   EXPECT_EQ(slow.code(), StatusCode::kUnavailable);
   EXPECT_EQ(slow.retry_after_ms(), 3000);
   EXPECT_NE(slow.message().find("SlowDown"), std::string::npos);
+  // Throttling answers are marked, so retries allow them more attempts; a 500 is not throttling.
+  EXPECT_TRUE(slow.throttled());
+  EXPECT_TRUE(map(429, "").throttled());
+  EXPECT_TRUE(map(503, "").throttled());
+  EXPECT_TRUE(map(400, "SlowDown").throttled());
+  EXPECT_FALSE(map(500, "InternalError").throttled());
+  EXPECT_FALSE(map(400, "RequestTimeout").throttled());
   EXPECT_EQ(map(500, "InternalError").code(), StatusCode::kUnavailable);
   EXPECT_EQ(map(400, "RequestTimeout").code(), StatusCode::kUnavailable);
   EXPECT_EQ(map(400, "BadDigest").code(), StatusCode::kDataLoss);
