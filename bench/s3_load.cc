@@ -7,6 +7,7 @@
 //   s3_load --endpoint http://127.0.0.1:9000 --access AK --secret SK --bucket b --key k
 //           --op get --size 4096 --concurrency 4 --seconds 10
 #include <curl/curl.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -146,6 +147,14 @@ void Worker(const Options& o, const std::string& body, std::atomic<int64_t>& bud
   curl_easy_cleanup(c);
 }
 
+// User + system CPU time of this process so far.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
@@ -198,6 +207,7 @@ int main(int argc, char** argv) {
   std::atomic<int64_t> budget{o.requests};
   std::vector<Result> results(static_cast<size_t>(o.concurrency));
   std::vector<std::thread> threads;
+  const double cpu0 = CpuSeconds();
   auto t0 = std::chrono::steady_clock::now();
   auto stop_at = t0 + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
   for (int i = 0; i < o.concurrency; ++i) {
@@ -206,6 +216,7 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
   std::vector<double> all;
   int64_t bytes = 0, errors = 0;
   std::string first_error;
@@ -223,10 +234,10 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"op\":\"%s\",\"size\":%lld,\"concurrency\":%d,\"requests\":%zu,\"errors\":%lld,"
       "\"seconds\":%.3f,\"rps\":%.1f,\"mbps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-      "\"first_error\":\"%s\"}\n",
+      "\"cpu_s\":%.3f,\"first_error\":\"%s\"}\n",
       o.op.c_str(), static_cast<long long>(o.size), o.concurrency, n,
       static_cast<long long>(errors), secs, static_cast<double>(n) / secs,
-      static_cast<double>(bytes) / secs / 1e6, p50, p99, first_error.c_str());
+      static_cast<double>(bytes) / secs / 1e6, p50, p99, cpu, first_error.c_str());
   curl_global_cleanup();
   return errors > 0 && n == 0 ? 1 : 0;
 }
