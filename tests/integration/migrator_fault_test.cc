@@ -14,13 +14,13 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
-#include <set>
 #include <thread>
 
 #include "core/checksum.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "integration/dim_process.h"
+#include "integration/migration_fixture.h"
 #include "migrator/migrator.h"
 #include "optimizer/runtime_policy.h"
 #include "storage/site_registry.h"
@@ -175,24 +175,14 @@ class FaultInjector final : public ObjectStore {
   std::mt19937_64 rng_;
 };
 
-std::map<TaskStatus, int64_t> Counts(MetadataStore& store) {
-  auto c = store.CountTasks();
-  return c.ok() ? *c : std::map<TaskStatus, int64_t>{};
-}
+using testing::CircuitAlertActive;
+
+std::map<TaskStatus, int64_t> Counts(MetadataStore& store) { return testing::TaskCounts(store); }
 
 double SourceTimeouts(MetricsRegistry& metrics) {
   return metrics.AddCounter("dim_migration_endpoint_failures_total", "", {"endpoint", "class"})
       .Labels({"src", "timeout"})
       .Value();
-}
-
-bool CircuitAlertActive(MetadataStore& store, const std::string& site) {
-  auto alerts = store.ListAlerts(false);
-  if (!alerts.ok()) return false;
-  for (const auto& a : *alerts) {
-    if (a.kind == "circuit_open" && a.subject == site) return true;
-  }
-  return false;
 }
 
 TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
@@ -231,37 +221,11 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
   // Objects of 1 KiB .. 1 MiB and a few of 8 MiB on src, each placed on dst: a copy, then a
   // delete task each.
   std::uniform_int_distribution<int64_t> size_of(1 << 10, 1 << 20);
-  std::vector<int64_t> ids;
-  int64_t total = 0;
-  for (int i = 0; i < kObjects; ++i) {
-    ObjectKey key{"fault", "obj/" + std::to_string(i)};
-    std::string gen = NewGeneration(1000 + i);
-    int64_t size = i % 30 == 0 ? (8 << 20) : size_of(rng);
-    PatternSource pattern(size, seed + static_cast<uint64_t>(i));
-    auto put = src_raw.Put(BlobName(key, gen), pattern, {});
-    ASSERT_TRUE(put.ok()) << put.status().ToString();
-    MetadataStore::NewContent nc;
-    nc.key = key;
-    nc.size = size;
-    nc.sha256 = put->sha256;
-    nc.etag = put->md5;
-    nc.generation = gen;
-    nc.tier = Tier::kCold;
-    nc.sites = {"src"};
-    nc.now_ms = 1000;
-    auto rec = md.PutObject(nc);
-    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
-    MetadataStore::PlacementChange pc;
-    pc.object_id = rec->id;
-    pc.expected_version = rec->version;
-    pc.tier = Tier::kHot;
-    pc.sites = {"dst"};
-    pc.max_attempts = 12;
-    pc.now_ms = 1000;
-    ASSERT_TRUE(md.UpdatePlacement(pc).ok());
-    ids.push_back(rec->id);
-    total += size;
-  }
+  const testing::SeededMoves moves = testing::SeedMoves(
+      md, src_raw, "src", "dst", "fault", kObjects,
+      [&](int i) { return i % 30 == 0 ? int64_t{8} << 20 : size_of(rng); }, seed);
+  ASSERT_EQ(moves.ids.size(), static_cast<size_t>(kObjects));
+  const int64_t total = moves.bytes;
   std::printf("[ fault    ] %d objects, %.1f MiB, seed %llu\n", kObjects, total / 1048576.0,
               static_cast<unsigned long long>(seed));
 
@@ -307,16 +271,10 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
   ASSERT_TRUE(wait_for([&] { return finished() >= 2 * kObjects / 3; }, "a third of the tasks"));
   const int64_t done_before_outage = finished();
   dst_fault->down = true;
-  const auto outage_start = Steady::now();
-  bool alert_seen = false;
-  int64_t queued_during_outage = 0;
-  while (Steady::now() - outage_start < std::chrono::seconds(10)) {
-    alert_seen |= CircuitAlertActive(md, "dst");
-    queued_during_outage = std::max(queued_during_outage, Counts(md)[TaskStatus::kQueued]);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  alert_seen |= CircuitAlertActive(md, "dst");
-  const int64_t failed_during_outage = Counts(md)[TaskStatus::kFailed];
+  const testing::OutageSeen outage = testing::WatchOutage(md, "dst", 10);
+  const bool alert_seen = outage.circuit_alert;
+  const int64_t queued_during_outage = outage.max_queued;
+  const int64_t failed_during_outage = outage.failed_at_end;
   dst_fault->down = false;
   std::printf("[ fault    ] outage of dst for 10 s after %lld tasks\n",
               static_cast<long long>(done_before_outage));
@@ -377,42 +335,7 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
     ADD_FAILURE() << "task " << t.id << " failed: " << t.last_error;
   }
   // None corrupt committed: each object lives on dst only, and its bytes verify there.
-  std::set<std::string> expected;
-  for (int64_t id : ids) {
-    auto got = md.GetObjectById(id);
-    ASSERT_TRUE(got.ok() && got->has_value()) << "object " << id << " lost";
-    const ObjectRecord& obj = **got;
-    EXPECT_EQ(obj.sites, std::vector<std::string>{"dst"});
-    auto reps = md.GetReplicas(id).value();
-    ASSERT_EQ(reps.size(), 1u) << obj.key.Full();
-    EXPECT_EQ(reps[0].site, "dst");
-    EXPECT_EQ(reps[0].state, ReplicaState::kLive);
-    EXPECT_EQ(reps[0].sha256, obj.sha256);
-    std::string blob = BlobName(obj.key, obj.generation);
-    expected.insert(blob);
-    auto in = dst_raw.Get(blob);
-    ASSERT_TRUE(in.ok()) << obj.key.Full() << ": " << in.status().ToString();
-    HashingSource h(**in);
-    int64_t bytes = 0;
-    ASSERT_TRUE(Drain(h, [&](std::string_view chunk) {
-                  bytes += static_cast<int64_t>(chunk.size());
-                  return Status::OK();
-                }).ok());
-    EXPECT_EQ(bytes, obj.size) << obj.key.Full();
-    EXPECT_EQ(h.Sha256Hex(), obj.sha256) << obj.key.Full() << ": a corrupt copy was committed";
-  }
-  std::set<std::string> on_dst;
-  std::string token;
-  do {
-    auto page = dst_raw.List("", token, 1000);
-    ASSERT_TRUE(page.ok());
-    for (const auto& i : page->items) on_dst.insert(i.name);
-    token = page->next_token;
-  } while (!token.empty());
-  EXPECT_EQ(on_dst, expected);
-  auto src_left = src_raw.List("", "", 10);
-  ASSERT_TRUE(src_left.ok());
-  EXPECT_TRUE(src_left->items.empty());
+  testing::ExpectMovedAndVerified(md, moves, src_raw, dst_raw, "dst");
   opened->reset();
   fs::remove_all(dir);
 }
