@@ -70,10 +70,10 @@ class Pair:
         return out
 
     def rclone_src(self, data_dir, run):
-        return os.path.join(data_dir, "sites", "src") if self.name == "local" else f"s3rver:src-{run}"
+        return os.path.join(data_dir, "sites", "src") if self.name == "local" else f"s3src:src-{run}"
 
     def rclone_dst(self, run):
-        return os.path.join(self.tmp, f"rclone-dst-{run}") if self.name == "local" else f"s3rver:rclone-{run}"
+        return os.path.join(self.tmp, f"rclone-dst-{run}") if self.name == "local" else f"s3dst:rclone-{run}"
 
 
 def main():
@@ -114,10 +114,12 @@ def main():
             procs.append(sv)
             wait_port(s3_port, sv, "s3rver")
         with open(rclone_conf, "w") as f:
-            if s3_port:
-                f.write(f"[s3rver]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\n"
+            # Two remotes for the one server: rclone copies within one remote server-side
+            # (CopyObject, no bytes through rclone); across remotes it streams them like dim.
+            for remote in ["s3src", "s3dst"] if s3_port else []:
+                f.write(f"[{remote}]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\n"
                         f"secret_access_key = S3RVER\nendpoint = http://127.0.0.1:{s3_port}\n"
-                        f"force_path_style = true\nregion = us-east-1\n")
+                        f"force_path_style = true\nregion = us-east-1\n\n")
         env["RCLONE_CONFIG"] = rclone_conf
 
         def dim_config(pair, run, data_dir):
@@ -133,11 +135,20 @@ def main():
                 return timed([dim, "migrator", "--config", cfg, "--drain", "--drain-timeout", "1800",
                               "--progress-interval", "5"], log=log)
 
-        def rclone_copy(pair, tag, data_dir):
-            argv = [rclone, "copy", "--checksum", "--transfers", str(WORKERS),
+        def rclone_copy(pair, tag, data_dir, seeded):
+            # --fast-list: s3rver answers delimiter listings with nothing (rclone would find no
+            # file to copy); one recursive listing works on both pairs.
+            argv = [rclone, "copy", "--checksum", "--fast-list", "--transfers", str(WORKERS),
                     pair.rclone_src(data_dir, tag), pair.rclone_dst(tag)]
             with open(os.path.join(tmp, f"rclone-{pair.name}-{tag}.log"), "w") as log:
-                return timed(argv, env=env, log=log)
+                out = timed(argv, env=env, log=log)
+            # The baseline must have copied everything too.
+            size = subprocess.run([rclone, "size", "--json", "--fast-list", pair.rclone_dst(tag)],
+                                  env=env, capture_output=True, text=True)
+            got = json.loads(size.stdout or "{}") if size.returncode == 0 else {}
+            if got.get("count") != seeded["objects"] or got.get("bytes") != seeded["bytes"]:
+                sys.exit(f"{pair.name} {tag}: rclone copied {got or size.stderr.strip()}, seeded {seeded}")
+            return out
 
         def fsync_tree(root):
             """fsyncs every file and directory under root (what a durable copy pays); seconds."""
@@ -161,7 +172,7 @@ def main():
             seeded = run_json([seed, "seed", "--config", cfg, "--objects", objects])
             out = {}
             for tool in tools:
-                secs, rss = drain(cfg, tag, pair) if tool == "dim" else rclone_copy(pair, tag, data_dir)
+                secs, rss = drain(cfg, tag, pair) if tool == "dim" else rclone_copy(pair, tag, data_dir, seeded)
                 out[tool] = {"mibs": seeded["bytes"] / secs / 1048576, "secs": secs, "rss": rss,
                              "bytes": seeded["bytes"]}
                 if tool == "rclone" and pair.name == "local":

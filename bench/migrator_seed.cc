@@ -8,6 +8,7 @@
 //   migrator_seed check --config dim.toml
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,10 @@ Result<Env> Open(const std::string& path) {
     return Status::InvalidArgument(path + " must declare sites named src and dst");
   std::string db =
       e.config.store.path.empty() ? e.config.data_dir + "/dim.db" : e.config.store.path;
+  // With only remote sites nothing else creates the data directory.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(db).parent_path(), ec);
+  if (ec) return Status::Unavailable("cannot create the directory of " + db + ": " + ec.message());
   DIM_ASSIGN_OR_RETURN(e.store, SqliteMetadataStore::Open(db));
   return e;
 }
