@@ -17,6 +17,8 @@
 
 #include "core/checksum.h"
 #include "integration/dim_process.h"
+#include "integration/migration_fixture.h"
+#include "storage/chaos_state.h"
 #include "storage/site_registry.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
@@ -295,6 +297,78 @@ TEST(MigratorCommandTest, BadConfigurationNamesTheLineAndDrainExitsWhenIdle) {
   r = testing::RunDim({"migrator", "--data-dir", dir + "/d", "--drain", "--drain-timeout", "30"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("queue drained"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
+// `dim migrator` honours chaos injected by another process (POST /chaos/* writes it to the
+// shared store): with the destination failed by chaos nothing is copied and --drain gives up;
+// once recovered, the same queue drains and the copy verifies.
+TEST(MigratorCommandTest, ChaosKeptInTheStoreAppliesToDimMigrator) {
+  const std::string dir = testing::MakeTempDir("migchaos");
+  const std::string data = dir + "/data";
+  const std::string cfg_path = dir + "/dim.toml";
+  std::ofstream(cfg_path) << "data_dir = \"" << data << R"("
+[migrator]
+workers = 2
+max_attempts = 50
+backoff_base_ms = 20
+backoff_max_ms = 100
+poll_interval_ms = 20
+breaker_failures = 2
+breaker_open_ms = 200
+growing_window_s = 0
+
+[chaos]
+refresh_ms = 100
+
+[[sites]]
+name = "src"
+provider = "p1"
+class = "cold"
+path = "src"
+
+[[sites]]
+name = "dst"
+provider = "p2"
+class = "hot"
+path = "dst"
+)";
+  auto cfg = LoadConfig(cfg_path);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto sites = MakeSiteRegistry(*cfg);
+  ASSERT_TRUE(sites.ok()) << sites.status().ToString();
+  fs::create_directories(data);
+  auto store = SqliteMetadataStore::Open(data + "/dim.db");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateBucket("c", 1).ok());
+  const testing::SeededMoves moves = testing::SeedMoves(
+      **store, *sites->Find("src")->backend, "src", "dst", "c", 3,
+      [](int i) { return int64_t{1000} * (i + 1); }, 7);
+  ASSERT_EQ(moves.ids.size(), 3u);
+  ChaosController chaos(store->get(), RealClock::Instance());
+  auto set_failed = [&](bool failed) {
+    return chaos.Update(
+        [&](ChaosState& st) {
+          st.sites["dst"].failed = failed;
+          return Status::OK();
+        },
+        "test", failed ? "fail" : "recover", {{"site", "dst"}});
+  };
+  ASSERT_TRUE(set_failed(true).ok());
+
+  auto r = testing::RunDim({"migrator", "--config", cfg_path, "--drain", "--drain-timeout", "3"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // gave up draining: dst is down
+  EXPECT_NE(r.err.find("failed by chaos"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::TaskCounts(**store)[TaskStatus::kDone], 0);
+  EXPECT_EQ(testing::TaskCounts(**store)[TaskStatus::kFailed], 0);
+
+  ASSERT_TRUE(set_failed(false).ok());
+  r = testing::RunDim({"migrator", "--config", cfg_path, "--drain", "--drain-timeout", "60"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(testing::TaskCounts(**store)[TaskStatus::kDone], 6);  // 3 copies, 3 deletes
+  testing::ExpectMovedAndVerified(**store, moves, *sites->Find("src")->backend,
+                                  *sites->Find("dst")->backend, "dst");
+  store->reset();
   fs::remove_all(dir);
 }
 
