@@ -30,8 +30,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = 4
 
 
-def timed(argv, env=None, log=None):
-    """Runs argv to completion; returns (seconds, peak RSS in MiB). Exits on failure."""
+def proc_cpu(pid):
+    """CPU seconds (user + system) process pid has used so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def timed(argv, env=None, log=None, server_pid=None):
+    """Runs argv to completion; returns (seconds, peak RSS in MiB, CPU seconds of the child plus
+    those the server process used meanwhile). Exits on failure."""
+    server_before = proc_cpu(server_pid) if server_pid else 0.0
     start = time.monotonic()
     p = subprocess.Popen(argv, env=env, stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
     _, status, usage = os.wait4(p.pid, 0)
@@ -41,7 +53,10 @@ def timed(argv, env=None, log=None):
         if log:
             log.flush()
         sys.exit(f"failed ({p.returncode}): {' '.join(argv)}" + (f"; log {log.name}" if log else ""))
-    return secs, usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    if server_pid:
+        cpu += proc_cpu(server_pid) - server_before
+    return secs, usage.ru_maxrss / 1024, cpu
 
 
 def run_json(argv):
@@ -106,12 +121,14 @@ def main():
     notes = []
     try:
         s3_port = None
+        s3_pid = None
         if "s3rver" in pairs:
             s3_port = free_port()
             sv = subprocess.Popen([s3rver, "--silent", "-a", "127.0.0.1", "-p", str(s3_port), "-d",
                                    os.path.join(tmp, "s3rver")], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, start_new_session=True)
             procs.append(sv)
+            s3_pid = sv.pid
             wait_port(s3_port, sv, "s3rver")
         with open(rclone_conf, "w") as f:
             # Two remotes for the one server: rclone copies within one remote server-side
@@ -133,7 +150,8 @@ def main():
         def drain(cfg, tag, pair):
             with open(os.path.join(tmp, f"{pair.name}-{tag}.log"), "w") as log:
                 return timed([dim, "migrator", "--config", cfg, "--drain", "--drain-timeout", "1800",
-                              "--progress-interval", "5"], log=log)
+                              "--progress-interval", "5"], log=log,
+                             server_pid=s3_pid if pair.name == "s3rver" else None)
 
         def rclone_copy(pair, tag, data_dir, seeded):
             # --fast-list: s3rver answers delimiter listings with nothing (rclone would find no
@@ -141,7 +159,7 @@ def main():
             argv = [rclone, "copy", "--checksum", "--fast-list", "--transfers", str(WORKERS),
                     pair.rclone_src(data_dir, tag), pair.rclone_dst(tag)]
             with open(os.path.join(tmp, f"rclone-{pair.name}-{tag}.log"), "w") as log:
-                out = timed(argv, env=env, log=log)
+                out = timed(argv, env=env, log=log, server_pid=s3_pid if pair.name == "s3rver" else None)
             # The baseline must have copied everything too.
             size = subprocess.run([rclone, "size", "--json", "--fast-list", pair.rclone_dst(tag)],
                                   env=env, capture_output=True, text=True)
@@ -172,15 +190,18 @@ def main():
             seeded = run_json([seed, "seed", "--config", cfg, "--objects", objects])
             out = {}
             for tool in tools:
-                secs, rss = drain(cfg, tag, pair) if tool == "dim" else rclone_copy(pair, tag, data_dir, seeded)
-                out[tool] = {"mibs": seeded["bytes"] / secs / 1048576, "secs": secs, "rss": rss,
+                secs, rss, cpu = drain(cfg, tag, pair) if tool == "dim" else rclone_copy(pair, tag, data_dir, seeded)
+                out[tool] = {"mibs": seeded["bytes"] / secs / 1048576, "secs": secs, "rss": rss, "cpu": cpu,
+                             "mib_per_cpu_s": seeded["bytes"] / max(cpu, 1e-6) / 1048576,
                              "bytes": seeded["bytes"]}
                 if tool == "rclone" and pair.name == "local":
                     # rclone does not fsync; the migrator fsyncs every blob before it commits it.
                     # Also time rclone plus an fsync of what it wrote: the same durability.
                     fs = fsync_tree(pair.rclone_dst(tag))
                     out["rclone+fsync"] = {"mibs": seeded["bytes"] / (secs + fs) / 1048576,
-                                           "secs": secs + fs, "rss": rss, "bytes": seeded["bytes"]}
+                                           "secs": secs + fs, "rss": rss, "cpu": cpu,
+                                           "mib_per_cpu_s": out[tool]["mib_per_cpu_s"],
+                                           "bytes": seeded["bytes"]}
                 if tool == "dim":
                     checked = run_json([seed, "check", "--config", cfg])
                     if checked["verified"] != seeded["objects"] or checked["bytes"] != seeded["bytes"]:
@@ -210,8 +231,9 @@ def main():
                     durable = (f"  rclone+fsync {out['rclone+fsync']['mibs']:7.1f} MiB/s "
                                f"ratio {m['mibs'] / out['rclone+fsync']['mibs']:.2f}x")
                 print(f"run {run + 1}/{args.runs} {pname:7} {m['bytes'] / 1048576:7.0f} MiB  dim migrator "
-                      f"{m['mibs']:7.1f} MiB/s (rss {m['rss']:5.1f} MiB)  rclone {r['mibs']:7.1f} MiB/s "
-                      f"(rss {r['rss']:5.1f} MiB)  ratio {m['mibs'] / r['mibs']:.2f}x{durable}", flush=True)
+                      f"{m['mibs']:7.1f} MiB/s (rss {m['rss']:5.1f} MiB, {m['cpu']:.1f} cpu-s)  rclone "
+                      f"{r['mibs']:7.1f} MiB/s (rss {r['rss']:5.1f} MiB, {r['cpu']:.1f} cpu-s)  ratio "
+                      f"{m['mibs'] / r['mibs']:.2f}x{durable}  load {os.getloadavg()[0]:.1f}", flush=True)
 
         huge = None
         if args.huge_mib:
@@ -229,9 +251,10 @@ def main():
         print()
         print(f"Medians of {args.runs} runs ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
               f"objects {args.objects}, {WORKERS} workers / transfers)")
+        print("CPU-s: the tool's user + system time, plus on the s3rver pair the server's during that run")
         print("| pair | dim migrator MiB/s | rclone copy --checksum MiB/s | ratio | rclone + fsync MiB/s | ratio "
-              "| dim peak RSS MiB | rclone peak RSS MiB |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+              "| dim MiB per CPU-s | rclone MiB per CPU-s | ratio | dim peak RSS MiB | rclone peak RSS MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         ok = True
         for pname in pairs:
             ratio = med(pname, "dim", "mibs") / med(pname, "rclone", "mibs")
@@ -240,8 +263,10 @@ def main():
             if (pname, "rclone+fsync") in results:
                 d = med(pname, "rclone+fsync", "mibs")
                 durable = f"{d:.1f} | {med(pname, 'dim', 'mibs') / d:.2f}x"
+            dc, rc = med(pname, "dim", "mib_per_cpu_s"), med(pname, "rclone", "mib_per_cpu_s")
             print(f"| {pname} | {med(pname, 'dim', 'mibs'):.1f} | {med(pname, 'rclone', 'mibs'):.1f} | "
-                  f"{ratio:.2f}x | {durable} | {med(pname, 'dim', 'rss'):.1f} | {med(pname, 'rclone', 'rss'):.1f} |")
+                  f"{ratio:.2f}x | {durable} | {dc:.1f} | {rc:.1f} | {dc / rc:.2f}x | "
+                  f"{med(pname, 'dim', 'rss'):.1f} | {med(pname, 'rclone', 'rss'):.1f} |")
         print()
         for pname in pairs:
             ratio = med(pname, "dim", "mibs") / med(pname, "rclone", "mibs")
