@@ -321,6 +321,10 @@ growing_window_s = 0
 [chaos]
 refresh_ms = 100
 
+[storage]
+retry_max_attempts = 2
+retry_base_ms = 20
+
 [[sites]]
 name = "src"
 provider = "p1"
@@ -356,7 +360,7 @@ path = "dst"
   };
   ASSERT_TRUE(set_failed(true).ok());
 
-  auto r = testing::RunDim({"migrator", "--config", cfg_path, "--drain", "--drain-timeout", "3"});
+  auto r = testing::RunDim({"migrator", "--config", cfg_path, "--drain", "--drain-timeout", "4"});
   EXPECT_EQ(r.exit_code, 3) << r.err;  // gave up draining: dst is down
   EXPECT_NE(r.err.find("failed by chaos"), std::string::npos) << r.err;
   EXPECT_EQ(testing::TaskCounts(**store)[TaskStatus::kDone], 0);
