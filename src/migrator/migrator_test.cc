@@ -261,6 +261,20 @@ TEST_F(MigratorTest, WorkersRunInTheBackgroundAndStop) {
   EXPECT_EQ(reps[0].site, "gcp");
 }
 
+// `dim migrator --drain` checks the queue when a worker found nothing to lease.
+TEST_F(MigratorTest, IdleWorkersCountTheirEmptyPolls) {
+  auto o = Write("idle.txt", "idle", "azure");
+  Move(o, {"gcp"});
+  ASSERT_TRUE(*migrator_->RunOnce("w"));  // the copy
+  ASSERT_TRUE(*migrator_->RunOnce("w"));  // the delete of the old replica
+  EXPECT_EQ(migrator_->idle_polls(), 0);  // RunOnce is not a worker's poll
+  migrator_->Start();
+  for (int i = 0; i < 500 && migrator_->idle_polls() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  migrator_->Stop();
+  EXPECT_GT(migrator_->idle_polls(), 0);
+}
+
 TEST_F(MigratorTest, ThrottlingBacksOffWithoutUsingAttempts) {
   auto o = Write("t.bin", std::string(5000, 't'), "azure");
   Move(o, {"aws"});
