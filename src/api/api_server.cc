@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include <charconv>
@@ -430,7 +431,7 @@ void ApiServer::RegisterRoutes() {
         if (*run && !BearerMatches(req.get_header_value("Authorization"), c.admin_token)) {
           return SendError(res, Status::Unauthenticated("run=true changes state and needs the bearer token"));
         }
-        auto ev = c.optimizer->Evaluate(*key, false);
+        auto ev = c.optimizer->Evaluate(*key, false, /*explain=*/true);
         if (!ev.ok()) return SendError(res, ev.status());
         json j = DebugPlacementJson(*ev, c.optimizer->options().tier);
         if (*run) {

@@ -75,6 +75,25 @@ json ExplainJson(const Evaluation& ev) {
   return j;
 }
 
+json ContributionsJson(const PredictionExplanation& e) {
+  json features = json::array();
+  for (const auto& c : e.contributions) {
+    features.push_back({{"feature", c.feature}, {"value", c.value}, {"contribution", c.contribution}});
+  }
+  return {{"model", e.model},  {"p_hot", e.p_hot},          {"margin", e.margin},
+          {"bias", e.bias},    {"features", features}};
+}
+
+namespace {
+
+json PredictionJson(const Evaluation& ev) {
+  json j = {{"p", ev.p_hot}, {"p_adj", ev.p_adj}, {"scores", ev.scores}, {"model", ev.predictor}};
+  if (ev.contributions) j["contributions"] = ContributionsJson(*ev.contributions);
+  return j;
+}
+
+}  // namespace
+
 json DebugPlacementJson(const Evaluation& ev, const TierParams& p) {
   const auto& o = ev.object;
   json replicas = json::array();
@@ -95,7 +114,7 @@ json DebugPlacementJson(const Evaluation& ev, const TierParams& p) {
             {"c24", ev.stats.access_24h},
             {"c7d", ev.stats.access_7d},
             {"last_ts", ev.stats.last_access_ms}}},
-          {"prediction", {{"p", ev.p_hot}, {"p_adj", ev.p_adj}, {"scores", ev.scores}, {"model", ev.predictor}}},
+          {"prediction", PredictionJson(ev)},
           {"heat",
            {{"score", ev.stats.heat},
             {"boosted", ev.tier.boosted_heat},

@@ -13,5 +13,9 @@ namespace dim {
 nlohmann::json ExplainJson(const Evaluation& ev);
 nlohmann::json DebugPlacementJson(const Evaluation& ev, const TierParams& tier_params);
 nlohmann::json ObjectJson(const ObjectRecord& o);
+// Per-feature contributions: {model, p_hot, margin, bias, features: [{feature, value,
+// contribution}]}, in log-odds; bias + the contributions = margin. In DebugPlacementJson's
+// "prediction" when the evaluation was asked to explain.
+nlohmann::json ContributionsJson(const PredictionExplanation& e);
 
 }  // namespace dim

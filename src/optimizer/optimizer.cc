@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "optimizer/cbc_placer.h"
 #include "optimizer/explanation.h"
@@ -206,35 +207,71 @@ Result<std::vector<SiteCandidate>> Optimizer::Candidates(const std::vector<doubl
   return out;
 }
 
-Result<Evaluation> Optimizer::Evaluate(const ObjectKey& key, bool apply) {
+Result<Evaluation> Optimizer::Evaluate(const ObjectKey& key, bool apply, bool explain) {
   DIM_ASSIGN_OR_RETURN(auto obj, store_.GetObject(key));
   if (!obj) return Status::NotFound("no such object " + key.Full());
   DIM_ASSIGN_OR_RETURN(double share, HotShare());
-  return EvaluateObject(*obj, share, apply);
+  return EvaluateObject(*obj, share, apply, nullptr, explain);
+}
+
+Result<std::vector<Optimizer::Prediction>> Optimizer::PredictBatch(
+    const std::vector<ObjectRecord>& objects) {
+  std::vector<Prediction> out(objects.size());
+  if (objects.empty()) return out;
+  const int64_t now = clock_.NowMs();
+  std::vector<std::string> keys;
+  keys.reserve(objects.size());
+  for (const auto& o : objects) keys.push_back(o.key.Full());
+  DIM_ASSIGN_OR_RETURN(auto rows, store_.GetAccessStatsMany(keys));
+  std::unordered_map<std::string, const AccessStats*> by_key;
+  for (const auto& r : rows) by_key[r.key] = &r;
+  std::vector<ObjectFeatures> features(objects.size());
+  for (size_t i = 0; i < objects.size(); ++i) {
+    Prediction& p = out[i];
+    p.now_ms = now;
+    if (auto it = by_key.find(keys[i]); it != by_key.end()) {
+      p.stats = StatsAsOf(*it->second, now, options_.heat_tau_s);
+    } else {
+      p.stats.key = keys[i];
+    }
+    p.features = features[i] = ExtractFeatures(&objects[i], p.stats, now);
+  }
+  auto predictor = predictor_.Get();
+  auto ps = predictor->PredictHot(features);
+  const bool ok = ps.ok() && ps->size() == objects.size();
+  if (!ok) {
+    spdlog::warn("predictor {} failed on a batch of {} ({}); using the heuristic for it",
+                 predictor->name(), objects.size(),
+                 ps.ok() ? std::string("wrong size") : ps.status().ToString());
+  }
+  for (size_t i = 0; i < objects.size(); ++i) {
+    out[i].predictor = ok ? predictor->name() : "heuristic";
+    out[i].p_hot = ok ? std::clamp((*ps)[i], 0.0, 1.0) : HeuristicPredictor::Score(features[i]);
+  }
+  return out;
 }
 
 Result<Evaluation> Optimizer::EvaluateObject(const ObjectRecord& object, double hot_share,
-                                             bool apply) {
+                                             bool apply, const Prediction* predicted,
+                                             bool explain) {
   const int64_t start_us = MonotonicMicros();
   Evaluation ev;
   ev.object = object;
-  ev.evaluated_ms = clock_.NowMs();
+  std::vector<Prediction> one;
+  if (!predicted) {  // a single evaluation: a batch of one
+    DIM_ASSIGN_OR_RETURN(one, PredictBatch({object}));
+    predicted = &one[0];
+  }
+  ev.evaluated_ms = predicted->now_ms;
   const int64_t now = ev.evaluated_ms;
-  DIM_ASSIGN_OR_RETURN(auto stored, store_.GetAccessStats(object.key.Full()));
-  if (stored) ev.stats = StatsAsOf(*stored, now, options_.heat_tau_s);
-  else ev.stats.key = object.key.Full();
-  ev.features = ExtractFeatures(&object, ev.stats, now);
-
-  auto predictor = predictor_.Get();
-  ev.predictor = predictor->name();
-  auto p = predictor->PredictHot({ev.features});
-  if (p.ok() && p->size() == 1) {
-    ev.p_hot = std::clamp((*p)[0], 0.0, 1.0);
-  } else {
-    spdlog::warn("predictor {} failed ({}); using the heuristic for {}", ev.predictor,
-                 p.status().ToString(), object.key.Full());
-    ev.predictor = "heuristic";
-    ev.p_hot = HeuristicPredictor::Score(ev.features);
+  ev.stats = predicted->stats;
+  ev.features = predicted->features;
+  ev.predictor = predicted->predictor;
+  ev.p_hot = predicted->p_hot;
+  if (explain) {
+    auto e = predictor_.Get()->Explain(ev.features);
+    if (e.ok()) ev.contributions = std::move(*e);
+    else spdlog::warn("explaining the prediction for {}: {}", object.key.Full(), e.status().ToString());
   }
   std::vector<ScoredSite> scored;
   for (const auto& s : sites_) scored.push_back({s.name, s.region, s.p95_ms, s.cost_per_gb_month});
@@ -343,9 +380,14 @@ Result<PassResult> Optimizer::EvaluateActive(int64_t since_ms) {
   PassResult pr;
   DIM_ASSIGN_OR_RETURN(TierCounts counts, CountTiers());
   std::set<int64_t> done;
+  std::vector<ObjectRecord> batch;
   auto run = [&](const ObjectRecord& o) {
     if (!done.insert(o.id).second) return;
-    RunOne(o, counts, pr);
+    batch.push_back(o);
+    if (batch.size() >= kPredictBatch) {
+      RunBatch(batch, counts, pr);
+      batch.clear();
+    }
   };
   DIM_ASSIGN_OR_RETURN(auto keys, store_.ListActiveKeys(since_ms, 100000));
   for (const auto& k : keys) {
@@ -365,11 +407,25 @@ Result<PassResult> Optimizer::EvaluateActive(int64_t since_ms) {
     }
     q.after_id = page.back().id;
   }
+  RunBatch(batch, counts, pr);
   return pr;
 }
 
-void Optimizer::RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr) {
-  auto r = EvaluateObject(o, counts.Share(), /*apply=*/true);
+void Optimizer::RunBatch(const std::vector<ObjectRecord>& objects, TierCounts& counts,
+                         PassResult& pr) {
+  if (objects.empty()) return;
+  auto predicted = PredictBatch(objects);
+  if (!predicted.ok()) {
+    spdlog::warn("predicting a batch of {}: {}", objects.size(), predicted.status().ToString());
+    for (const auto& o : objects) RunOne(o, counts, pr);
+    return;
+  }
+  for (size_t i = 0; i < objects.size(); ++i) RunOne(objects[i], counts, pr, &(*predicted)[i]);
+}
+
+void Optimizer::RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr,
+                       const Prediction* predicted) {
+  auto r = EvaluateObject(o, counts.Share(), /*apply=*/true, predicted);
   pr.evaluated++;
   if (!r.ok()) {
     pr.errors++;
@@ -391,7 +447,7 @@ Result<PassResult> Optimizer::EvaluateAll() {
   for (;;) {
     DIM_ASSIGN_OR_RETURN(auto page, store_.ListObjects(q));
     if (page.empty()) break;
-    for (const auto& o : page) RunOne(o, counts, pr);
+    RunBatch(page, counts, pr);
     q.after_id = page.back().id;
   }
   return pr;

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +54,8 @@ struct Evaluation {
   std::string predictor;
   double p_hot = 0;
   double p_adj = 0;
+  // Per-feature contributions behind p_hot (SHAP for a model), when the caller asked for them.
+  std::optional<PredictionExplanation> contributions;
   std::map<std::string, double> scores;  // site -> score
   TierDecision tier;
   PlacementRequest request;
@@ -83,12 +86,27 @@ class Optimizer {
   void SetSiteAvailability(std::function<bool(const std::string&)> available);
 
   // NotFound for an unknown object. apply: record the decision and queue the moves if it changed.
-  Result<Evaluation> Evaluate(const ObjectKey& key, bool apply);
+  // explain: also compute the predictor's per-feature contributions (exact SHAP for a model,
+  // ~ms per object, so only on request).
+  Result<Evaluation> Evaluate(const ObjectKey& key, bool apply, bool explain = false);
   // Objects accessed since since_ms, plus every hot or warm object (so idle ones cool down).
   Result<PassResult> EvaluateActive(int64_t since_ms);
   Result<PassResult> EvaluateAll();
   // The whole fleet at once (global_planner.h); apply = false is a dry run.
   Result<GlobalPlanReport> PlanAll(const PlanOptions& options, bool apply, const std::string& actor);
+
+  // What an evaluation knows before placement: statistics as of now, features and p_hot. The
+  // passes predict in batches (one statistics read and one predictor call per batch of up to
+  // kPredictBatch objects), not one call per object.
+  struct Prediction {
+    AccessStats stats;
+    ObjectFeatures features;
+    std::string predictor;
+    double p_hot = 0;
+    int64_t now_ms = 0;
+  };
+  static constexpr size_t kPredictBatch = 1000;
+  Result<std::vector<Prediction>> PredictBatch(const std::vector<ObjectRecord>& objects);
   // Sites for a new object of this tier (and size, for capacity), primary first.
   Result<std::vector<std::string>> PlaceNew(Tier tier, int64_t size = 0);
 
@@ -106,8 +124,11 @@ class Optimizer {
     int64_t total = 0;
     double Share() const { return total == 0 ? 0.0 : static_cast<double>(hot) / total; }
   };
-  Result<Evaluation> EvaluateObject(const ObjectRecord& object, double hot_share, bool apply);
-  void RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr);
+  Result<Evaluation> EvaluateObject(const ObjectRecord& object, double hot_share, bool apply,
+                                    const Prediction* predicted = nullptr, bool explain = false);
+  void RunOne(const ObjectRecord& o, TierCounts& counts, PassResult& pr,
+              const Prediction* predicted = nullptr);
+  void RunBatch(const std::vector<ObjectRecord>& objects, TierCounts& counts, PassResult& pr);
   Result<double> HotShare();
   Result<TierCounts> CountTiers();
   // Every site as a placement candidate for `object` (null: a new object of `size` bytes).

@@ -369,5 +369,96 @@ TEST_F(GlobalPlanTest, PeriodicRunHappens) {
   EXPECT_TRUE(ran) << "no periodic global run within 10 s";
 }
 
+// Counts PredictHot calls and their sizes, and explains with fixed contributions.
+class CountingPredictor final : public Predictor {
+ public:
+  std::string name() const override { return "counting"; }
+  Result<std::vector<double>> PredictHot(const std::vector<ObjectFeatures>& rows) override {
+    calls++;
+    sizes.push_back(rows.size());
+    return h_.PredictHot(rows);
+  }
+  Result<PredictionExplanation> Explain(const ObjectFeatures& row) override { return h_.Explain(row); }
+  int calls = 0;
+  std::vector<size_t> sizes;
+
+ private:
+  HeuristicPredictor h_;
+};
+
+TEST_F(OptimizerTest, PassesPredictInBatchesNotPerObject) {
+  auto counting = std::make_shared<CountingPredictor>();
+  slot_.Set(counting);
+  const int n = 2500;
+  for (int i = 0; i < n; ++i) PutCold("o" + std::to_string(i));
+  Burst("o7", 100);
+  auto pr = optimizer_->EvaluateAll().value();
+  EXPECT_EQ(pr.evaluated, n);
+  EXPECT_EQ(pr.errors, 0);
+  // Pages of 1000: three calls, not 2500.
+  EXPECT_EQ(counting->calls, 3);
+  EXPECT_EQ(counting->sizes, (std::vector<size_t>{1000, 1000, 500}));
+  // The batch found the burst: o7 went hot like a single evaluation would have made it.
+  EXPECT_EQ(store_->GetObject({"demo", "o7"})->value().tier, Tier::kHot);
+  counting->calls = 0;
+  auto active = optimizer_->EvaluateActive(clock_.NowMs() - 60'000).value();
+  EXPECT_GE(active.evaluated, 1);
+  EXPECT_EQ(counting->calls, 1);
+}
+
+TEST_F(OptimizerTest, BatchAndSingleEvaluationsAgree) {
+  PutCold("a");
+  PutCold("b");
+  Burst("a", 30);
+  auto objs = store_->ListObjects({}).value();
+  auto batch = optimizer_->PredictBatch(objs).value();
+  ASSERT_EQ(batch.size(), 2u);
+  for (size_t i = 0; i < objs.size(); ++i) {
+    auto single = optimizer_->Evaluate(objs[i].key, false).value();
+    EXPECT_DOUBLE_EQ(batch[i].p_hot, single.p_hot) << objs[i].key.Full();
+    EXPECT_EQ(batch[i].stats.access_1h, single.stats.access_1h);
+    EXPECT_EQ(batch[i].predictor, single.predictor);
+  }
+}
+
+TEST_F(OptimizerTest, ExplainAddsContributionsToTheDebugView) {
+  PutCold("x");
+  Burst("x", 50);
+  auto plain = optimizer_->Evaluate({"demo", "x"}, false).value();
+  EXPECT_FALSE(plain.contributions.has_value());
+  auto ev = optimizer_->Evaluate({"demo", "x"}, false, /*explain=*/true).value();
+  ASSERT_TRUE(ev.contributions.has_value());
+  double sum = ev.contributions->bias;
+  for (const auto& c : ev.contributions->contributions) sum += c.contribution;
+  EXPECT_NEAR(sum, ev.contributions->margin, 1e-9);
+  auto j = DebugPlacementJson(ev, optimizer_->options().tier);
+  ASSERT_TRUE(j["prediction"].contains("contributions"));
+  EXPECT_EQ(j["prediction"]["contributions"]["features"].size(), kNumFeatures);
+  EXPECT_EQ(j["prediction"]["contributions"]["model"], "heuristic");
+  EXPECT_FALSE(DebugPlacementJson(plain, optimizer_->options().tier)["prediction"].contains("contributions"));
+}
+
+TEST_F(OptimizerTest, AFailingPredictorFallsBackToTheHeuristicForTheBatch) {
+  class Failing final : public Predictor {
+   public:
+    std::string name() const override { return "failing"; }
+    Result<std::vector<double>> PredictHot(const std::vector<ObjectFeatures>&) override {
+      return Status::Internal("boom");
+    }
+    Result<PredictionExplanation> Explain(const ObjectFeatures&) override {
+      return Status::Internal("boom");
+    }
+  };
+  slot_.Set(std::make_shared<Failing>());
+  PutCold("x");
+  Burst("x", 100);
+  auto pr = optimizer_->EvaluateAll().value();
+  EXPECT_EQ(pr.errors, 0);
+  auto ev = optimizer_->Evaluate({"demo", "x"}, false, true).value();
+  EXPECT_EQ(ev.predictor, "heuristic");
+  EXPECT_DOUBLE_EQ(ev.p_hot, 0.90);
+  EXPECT_FALSE(ev.contributions.has_value());
+}
+
 }  // namespace
 }  // namespace dim
