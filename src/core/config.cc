@@ -188,6 +188,23 @@ const std::vector<Prop<Config>>& RootProps() {
                 "Global run: candidate placements per object besides staying put.", 1, 15),
       P<Config>("optimizer.global_threads", Kind::kInt, F(optimizer.global_threads),
                 "Global run: worker threads for the per-object phases.", 1, 64),
+      P<Config>("ml.model_path", Kind::kString, F(ml.model_path),
+                "Popularity model file written by `dim train`; empty: the heuristic predicts. "
+                "Reloaded when it changes; a bad file is refused (alert model_rejected)."),
+      P<Config>("ml.reload_interval_s", Kind::kInt, F(ml.reload_interval_s),
+                "Seconds between checks of the model file for changes.", 1, 86400),
+      P<Config>("ml.threads", Kind::kInt, F(ml.threads),
+                "XGBoost threads for batch prediction.", 1, 256),
+      P<Config>("ml.horizon_s", Kind::kInt, F(ml.horizon_s),
+                "Label horizon T: hot means at least ml.min_accesses accesses in the next T "
+                "seconds (docs/ml.md).",
+                60, 30 * 86400),
+      P<Config>("ml.min_accesses", Kind::kInt, F(ml.min_accesses),
+                "Label threshold H (see ml.horizon_s).", 1, 1e9),
+      P<Config>("ml.hot_p_threshold", Kind::kDouble, F(ml.hot_p_threshold),
+                "p_hot at or above which a model calls an object hot (precision and recall "
+                "are reported at it).",
+                0.01, 0.99),
       P<Config>("migrator.workers", Kind::kInt, F(migrator.workers),
                 "Concurrent migration workers.", 0, 256),
       P<Config>("migrator.lease_s", Kind::kInt, F(migrator.lease_s),

@@ -86,7 +86,12 @@ Status ModelService::LoadLocked(const std::string& path) {
   state_.last_error_ms = 0;
   state_.reloads++;
   loads_.Labels({"loaded"}).Inc();
-  (void)store_.ResolveAlert("model_rejected", path);
+  // A model serves again: every refusal alert is over, whichever file it named.
+  if (auto alerts = store_.ListAlerts(false); alerts.ok()) {
+    for (const auto& a : *alerts) {
+      if (a.kind == "model_rejected") (void)store_.ResolveAlert(a.kind, a.subject);
+    }
+  }
   const auto& v = model->header().validation;
   spdlog::info("ml: serving model {} ({}) from {}; validation AUC {}", model->header().model_id,
                model->header().kind, path,

@@ -1,7 +1,7 @@
 // Serves the popularity model: loads a model file into the PredictorSlot, watches the file and
 // reloads it when it changes (mtime, size or inode), and falls back to the heuristic when a file
 // is missing, corrupt or does not match this build's feature schema — logging the reason and
-// raising the alert "model_rejected" (resolved by the next good load). Explicit loads are
+// raising the alert "model_rejected" (all of them resolved by the next good load). Explicit loads are
 // audited. Thread-safe; Stop() (or the destructor) joins the watcher.
 #pragma once
 
@@ -54,6 +54,7 @@ class ModelService {
     int64_t reloads = 0;
   };
   State GetState() const;
+  int64_t reload_interval_s() const { return options_.reload_interval_s; }
 
  private:
   struct FileId {
