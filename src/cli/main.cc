@@ -15,6 +15,7 @@
 #include "cli/migrator_command.h"
 #include "cli/shutdown_signals.h"
 #include "cli/simulate_command.h"
+#include "cli/train_cli.h"
 #include "core/config.h"
 #include "core/logging.h"
 
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
   migrator->add_option("--log-level", mig.log_level, "trace, debug, info, warn, error");
   dim::ConsumerCommand consumer(app);
   dim::KafkaMockCommand kafka_mock(app);
+  auto train_cli = dim::AddTrainCommands(app);
 
   auto* config = app.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
@@ -158,6 +160,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (int rc = dim::RunTrainCommands(*train_cli); rc >= 0) return rc;
   if (check->parsed()) {
     if (!std::filesystem::exists(check_file)) {
       std::fprintf(stderr, "%s: no such file\n", check_file.c_str());
