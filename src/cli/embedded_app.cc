@@ -9,6 +9,7 @@
 
 #include "api/admin_token.h"
 #include "api/chaos_routes.h"
+#include "api/ml_routes.h"
 #include "bus/kafka_event_bus.h"
 #include "gateway/s3_credentials.h"
 #include "replay/zipf_workload.h"
@@ -72,6 +73,13 @@ Status EmbeddedApp::Build() {
   health_ = std::make_unique<EndpointHealth>(sites_, store_.get(), metrics_, clock_, ho);
   policy_ = std::make_unique<RuntimePolicy>(*store_, clock_, config_.policy.enforce_encryption);
   predictor_ = std::make_unique<PredictorSlot>(std::make_shared<HeuristicPredictor>());
+  ModelServiceOptions mo;
+  mo.path = config_.ml.model_path;
+  mo.reload_interval_s = config_.ml.reload_interval_s;
+  mo.nthread = static_cast<int>(config_.ml.threads);
+  models_ = std::make_unique<ModelService>(*predictor_, *store_, clock_, metrics_, mo);
+  // A missing or bad model is no reason not to start: the heuristic predicts, an alert says why.
+  if (!mo.path.empty()) (void)models_->Load("", "");
   consumer_ = std::make_unique<AccessConsumer>(*store_, *bus_, clock_, metrics_,
                                                ConsumerOptions::FromConfig(config_));
   DIM_RETURN_IF_ERROR(consumer_->Init());
@@ -123,6 +131,7 @@ Status EmbeddedApp::Build() {
   ctx.version = DIM_VERSION;
   api_ = std::make_unique<ApiServer>(ctx);
   RegisterChaosRoutes(*api_, chaos_);
+  RegisterMlRoutes(*api_, models_.get());
   return Status::OK();
 }
 
@@ -158,6 +167,7 @@ Status EmbeddedApp::Start() {
   consumer_->Start();
   optimizer_->Start(config_.optimizer.interval_s);
   migrator_->Start();
+  models_->Start();
   if (options_.demo && options_.traffic && config_.demo.rate > 0) {
     traffic_ = std::thread([this] { TrafficLoop(); });
   }
@@ -172,6 +182,7 @@ void EmbeddedApp::Stop() {
   if (s3_) s3_->Stop();
   if (api_) api_->Stop();
   if (traffic_.joinable()) traffic_.join();
+  if (models_) models_->Stop();
   if (optimizer_) optimizer_->Stop();
   if (migrator_) migrator_->Stop();
   if (consumer_) consumer_->Stop();

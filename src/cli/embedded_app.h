@@ -14,6 +14,7 @@
 #include "gateway/replica_reader.h"
 #include "gateway/s3_gateway.h"
 #include "migrator/migrator.h"
+#include "ml/model_service.h"
 #include "optimizer/optimizer.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "stream/access_consumer.h"
@@ -61,6 +62,7 @@ class EmbeddedApp {
   std::unique_ptr<EndpointHealth> health_;
   std::unique_ptr<RuntimePolicy> policy_;
   std::unique_ptr<PredictorSlot> predictor_;
+  std::unique_ptr<ModelService> models_;
   std::unique_ptr<AccessConsumer> consumer_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Migrator> migrator_;
