@@ -160,7 +160,8 @@ function renderFiles() {
       el('td', {}, f.heat.toFixed(1)), el('td', {}, f.access_1h), el('td', {}, f.access_24h), el('td', {}, ago(f.last_access_ms)),
       el('td', {},
         el('button', { onclick: () => burst(f.key), title: 'Record 100 accesses now (the seed\'s Burst)' }, 'burst 100'), ' ',
-        el('button', { onclick: () => explain(f.key) }, 'explain'))));
+        el('button', { onclick: () => explain(f.key) }, 'explain'), ' ',
+        el('button', { onclick: () => insights(f.key), title: 'Per-feature contributions to p_hot' }, 'insights'))));
   }
   $('files-more').textContent = rows.length > 200 ? `showing 200 of ${rows.length}` : `${rows.length} objects`;
 }
@@ -241,6 +242,112 @@ $('enforce').addEventListener('change', async (ev) => {
   catch (err) { say(err.message); ev.target.checked = !ev.target.checked; }
 });
 
+// ---- Insights: the popularity model and why it predicts what it does ----------------------
+
+let modelState = null;
+
+function pct(x) { return (100 * x).toFixed(1) + '%'; }
+
+function renderModelCard(m) {
+  const card = $('model-card');
+  card.innerHTML = '';
+  if (!m) { card.append(el('p', { class: 'muted' }, 'model status unavailable')); return; }
+  const name = el('span', { id: 'model-predictor', class: m.model_loaded ? 'badge hot' : 'badge cold' }, m.predictor);
+  card.append(el('p', {}, 'Predicting with ', name,
+    m.path ? ` — file ${m.path} (checked every ${m.reload_interval_s} s)` : ' — no model file configured (ml.model_path)'));
+  if (m.last_error) card.append(el('p', { id: 'model-error', class: 'sev-warning' }, 'Refused: ' + m.last_error));
+  if (m.model) {
+    const v = m.model.validation || {}, h = v.heuristic || {};
+    const lab = m.model.label;
+    card.append(el('p', {}, `${m.model.kind.replace(/_/g, ' ')} trained ${m.model.trained_at}; hot = ≥ ${lab.min_accesses} accesses in the next ${lab.horizon_s} s.`));
+    const t = el('table', { id: 'model-metrics' }, el('thead', {}, el('tr', {}, ...['validation', 'model', 'heuristic'].map((x) => el('th', {}, x)))));
+    const tb = el('tbody');
+    const row = (label, a, b, f) => tb.append(el('tr', {}, el('td', {}, label), el('td', {}, a === undefined ? '–' : f(a)), el('td', {}, b === undefined ? '–' : f(b))));
+    row('AUC', v.auc, h.auc, (x) => x.toFixed(3));
+    row(`precision at p ≥ ${m.model.threshold}`, v.precision, h.precision, pct);
+    row(`recall at p ≥ ${m.model.threshold}`, v.recall, h.recall, pct);
+    row('log loss', v.log_loss, h.log_loss, (x) => x.toFixed(3));
+    row('calibration error (ECE)', v.ece, h.ece, (x) => x.toFixed(3));
+    tb.append(el('tr', {}, el('td', {}, 'validation rows (hot)'),
+      el('td', { colspan: 2 }, v.rows === undefined ? '–' : `${v.rows.toLocaleString()} (${(v.positives ?? 0).toLocaleString()})`)));
+    t.append(tb);
+    card.append(t);
+  }
+  drawImportance(m.importance || []);
+}
+
+function drawImportance(imp) {
+  const svg = $('importance-chart');
+  svg.innerHTML = '';
+  const rows = [...imp].sort((a, b) => b.share - a.share);
+  if (!rows.length) { svgText(svg, 4, 14, 'no model: the heuristic uses access_1h, access_24h and size only'); return; }
+  const W = 600, rowH = 15, left = 150;
+  rows.forEach((r, i) => {
+    const y = 4 + i * rowH;
+    const w = Math.max(1, r.share * (W - left - 60));
+    const bar = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+    bar.setAttribute('x', left); bar.setAttribute('y', y); bar.setAttribute('width', w); bar.setAttribute('height', rowH - 4);
+    bar.setAttribute('fill', '#5f3dc4');
+    bar.setAttribute('class', 'imp-bar');
+    svg.append(bar);
+    svgText(svg, left - 6, y + rowH - 5, r.feature, 'end');
+    svgText(svg, left + w + 4, y + rowH - 5, pct(r.share));
+  });
+}
+
+async function loadModel() {
+  try { modelState = await api('/ml/model'); } catch (err) { modelState = null; }
+  renderModelCard(modelState);
+}
+
+async function insights(key) {
+  try {
+    const d = await api('/debug/placement/' + encodeURI(key) + '?run=false');
+    const c = d.prediction.contributions;
+    $('insights-object').hidden = false;
+    $('insights-key').textContent = key;
+    const svg = $('shap-chart');
+    svg.innerHTML = '';
+    if (!c) { $('shap-summary').textContent = 'no contributions for this object'; return; }
+    const rows = [...c.features].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+    const max = Math.max(1e-9, ...rows.map((r) => Math.abs(r.contribution)));
+    const W = 600, rowH = 16, mid = 380, half = 200;
+    svg.setAttribute('viewBox', `0 0 ${W} ${rows.length * rowH + 8}`);
+    const line = document.createElementNS('http://www.w3.org/2000/svg', 'line');
+    line.setAttribute('x1', mid); line.setAttribute('x2', mid); line.setAttribute('y1', 0); line.setAttribute('y2', rows.length * rowH + 8);
+    line.setAttribute('stroke', '#adb5bd');
+    svg.append(line);
+    rows.forEach((r, i) => {
+      const y = 4 + i * rowH;
+      const w = (Math.abs(r.contribution) / max) * (half - 50);
+      const bar = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      bar.setAttribute('x', r.contribution >= 0 ? mid : mid - w); bar.setAttribute('y', y);
+      bar.setAttribute('width', Math.max(0.5, w)); bar.setAttribute('height', rowH - 4);
+      bar.setAttribute('fill', r.contribution >= 0 ? '#d9480f' : '#1971c2');
+      bar.setAttribute('class', 'shap-bar');
+      bar.setAttribute('data-feature', r.feature);
+      bar.setAttribute('data-contribution', r.contribution);
+      svg.append(bar);
+      svgText(svg, 4, y + rowH - 5, `${r.feature} = ${Number(r.value).toLocaleString(undefined, { maximumFractionDigits: 2 })}`);
+      const label = (r.contribution >= 0 ? '+' : '') + r.contribution.toFixed(3);
+      if (r.contribution >= 0) svgText(svg, mid + w + 4, y + rowH - 5, label);
+      else svgText(svg, mid - w - 4, y + rowH - 5, label, 'end');
+    });
+    const sum = c.features.reduce((a, r) => a + r.contribution, 0);
+    $('shap-summary').textContent = `p_hot ${c.p_hot.toFixed(3)} from ${c.model}: margin ${c.margin.toFixed(3)} = bias ${c.bias.toFixed(3)} + ` +
+      `contributions ${sum.toFixed(3)} (log-odds; orange pushes toward hot, blue toward cold).`;
+    $('insights-object').scrollIntoView({ block: 'nearest' });
+  } catch (err) { $('status').textContent = 'insights failed: ' + err.message; }
+}
+
+$('model-reload').addEventListener('click', async () => {
+  try {
+    const r = await api('/ml/load', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
+    $('status').textContent = 'model loaded: ' + r.predictor;
+  } catch (err) { $('status').textContent = 'model load refused: ' + err.message; }
+  loadModel();
+});
+
 async function refresh() {
   try {
     const [f, tasks, alerts, eps, metricsText, policy] = await Promise.all([
@@ -271,6 +378,8 @@ async function refresh() {
     renderFiles();
     renderTasks(tasks);
     renderAlerts(alerts);
+    const m = await api('/ml/model').catch(() => null);
+    if (JSON.stringify(m) !== JSON.stringify(modelState)) { modelState = m; renderModelCard(m); }
     drawTierChart();
     drawHeatChart();
     // An operator's action result stays readable for a while instead of being overwritten by
