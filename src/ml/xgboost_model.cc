@@ -11,6 +11,7 @@
 
 #include "core/checksum.h"
 #include "core/clock.h"
+#include "ml/compiled_forest.h"
 
 namespace dim {
 
@@ -279,11 +280,28 @@ Status XgbModel::Init(int nthread) {
   // A model that cannot predict a plain row is no model.
   std::array<float, kNumFeatures> probe = FeatureVector(ObjectFeatures{});
   float p = 0;
-  DIM_RETURN_IF_ERROR(PredictProbabilities(probe.data(), 1, &p));
+  DIM_RETURN_IF_ERROR(PredictWithXgboost(probe.data(), 1, 0, &p));
   if (!std::isfinite(p) || p < 0 || p > 1) {
     return Status::FailedPrecondition("the booster predicts " + std::to_string(p) +
                                       " for an idle object; not a probability");
   }
+  // The flat forest predicts from here on when it reads this booster and agrees with XGBoost.
+  nthread_ = std::max(1, nthread);
+  auto forest = CompiledForest::FromBoosterJson(booster_, kNumFeatures);
+  if (!forest.ok()) {
+    spdlog::info("ml: model {} predicts through XGBoost ({})", header_.model_id,
+                 forest.status().ToString());
+    return Status::OK();
+  }
+  float margin = 0, mine = 0;
+  DIM_RETURN_IF_ERROR(PredictWithXgboost(probe.data(), 1, 1, &margin));
+  forest->PredictMargins(probe.data(), 1, &mine);
+  if (mine != margin) {
+    spdlog::warn("ml: model {}: the flat forest disagrees with XGBoost ({} vs {}); using XGBoost",
+                 header_.model_id, mine, margin);
+    return Status::OK();
+  }
+  forest_ = std::make_shared<const CompiledForest>(std::move(*forest));
   return Status::OK();
 }
 
@@ -292,6 +310,16 @@ Status XgbModel::Save(const std::string& path) const {
 }
 
 Status XgbModel::Predict(const float* rows, size_t n, int type, float* out) const {
+  if (n == 0) return Status::OK();
+  if (forest_) {
+    if (type == 0) forest_->PredictProbabilities(rows, n, out, nthread_);
+    else forest_->PredictMargins(rows, n, out, nthread_);
+    return Status::OK();
+  }
+  return PredictWithXgboost(rows, n, type, out);
+}
+
+Status XgbModel::PredictWithXgboost(const float* rows, size_t n, int type, float* out) const {
   if (n == 0) return Status::OK();
   char array[160];
   std::snprintf(array, sizeof array,

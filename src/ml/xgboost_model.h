@@ -18,6 +18,8 @@
 
 namespace dim {
 
+class CompiledForest;
+
 struct TrainParams {
   std::string kind = std::string(kRandomForest);
   int rounds = 1;  // boosting rounds (a random forest is one round)
@@ -57,9 +59,13 @@ class XgbModel {
   ModelHeader& mutable_header() { return header_; }
   const std::string& booster_json() const { return booster_; }
 
-  // rows: n x kNumFeatures, row-major. out: n values.
+  // rows: n x kNumFeatures, row-major. out: n values. Through the flat forest
+  // (compiled_forest.h) when it reads the booster, which gives XGBoost's values; else XGBoost.
   Status PredictProbabilities(const float* rows, size_t n, float* out) const;
   Status PredictMargins(const float* rows, size_t n, float* out) const;
+  // XGBoost's own predictor (type 0: probabilities, 1: margins), the reference.
+  Status PredictWithXgboost(const float* rows, size_t n, int type, float* out) const;
+  bool compiled() const { return forest_ != nullptr; }
   // Exact tree SHAP for one row: bias + contributions == margin.
   Result<PredictionExplanation> Explain(const ObjectFeatures& row) const;
   // Total gain of each feature over all splits, in FeatureNames() order (0 when unused).
@@ -72,6 +78,8 @@ class XgbModel {
 
   ModelHeader header_;
   std::string booster_;
+  std::shared_ptr<const CompiledForest> forest_;  // null: XGBoost predicts
+  int nthread_ = 1;
   void* batch_ = nullptr;   // BoosterHandle with nthread threads, for large batches
   void* single_ = nullptr;  // BoosterHandle with one thread: small batches, contributions
 };

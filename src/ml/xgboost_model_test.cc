@@ -115,6 +115,35 @@ TEST_P(XgbModelTest, LearnsTheSignal) {
   EXPECT_EQ(best->first, "access_1h");
 }
 
+TEST_P(XgbModelTest, TheFlatForestGivesXgboostsValues) {
+  ASSERT_TRUE(model_->compiled()) << "dim train's models predict through the flat forest";
+  Dataset d = MakeData(5000, 3);
+  for (size_t i = 0; i < d.rows(); i += 7) d.x[i * kNumFeatures + i % kNumFeatures] = std::nanf("");
+  const size_t n = d.rows();
+  std::vector<float> ours(n), theirs(n);
+  ASSERT_TRUE(model_->PredictMargins(d.x.data(), n, ours.data()).ok());
+  ASSERT_TRUE(model_->PredictWithXgboost(d.x.data(), n, 1, theirs.data()).ok());
+  for (size_t i = 0; i < n; ++i) ASSERT_EQ(ours[i], theirs[i]) << "row " << i;
+  ASSERT_TRUE(model_->PredictProbabilities(d.x.data(), n, ours.data()).ok());
+  ASSERT_TRUE(model_->PredictWithXgboost(d.x.data(), n, 0, theirs.data()).ok());
+  for (size_t i = 0; i < n; ++i) ASSERT_NEAR(ours[i], theirs[i], 1e-6) << "row " << i;
+}
+
+TEST(XgbModelDeepTest, ADeepForestAgreesWithXgboost) {
+  TrainParams p = TrainParams::Defaults(kRandomForest);
+  p.trees = 4;
+  p.max_depth = 14;
+  p.nthread = 1;
+  Dataset train = MakeData(4000, 5), test = MakeData(2000, 6);
+  auto m = XgbModel::Train(p, {3600, 10}, 0.5, train, nullptr);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE((*m)->compiled());
+  std::vector<float> ours(test.rows()), theirs(test.rows());
+  ASSERT_TRUE((*m)->PredictMargins(test.x.data(), test.rows(), ours.data()).ok());
+  ASSERT_TRUE((*m)->PredictWithXgboost(test.x.data(), test.rows(), 1, theirs.data()).ok());
+  EXPECT_EQ(ours, theirs);
+}
+
 TEST_P(XgbModelTest, SavedAndReloadedModelPredictsIdentically) {
   ASSERT_TRUE(model_->Save(Path("m.dim")).ok());
   auto loaded = XgbModel::Load(Path("m.dim"), 1);
