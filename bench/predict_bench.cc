@@ -77,6 +77,9 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(1000, 100'000'000));
   app.add_option("--single-objects", single_objects,
                  "Objects for the per-object baseline (default: --objects)");
+  size_t xgb_single_objects = 20'000;
+  app.add_option("--xgb-single-objects", xgb_single_objects,
+                 "Objects for one XGBoost call per object (the seed's code path)");
   app.add_option("--batch", batch, "Objects per call in the batched pass (the optimizer's)")
       ->check(CLI::Range(1, 100'000'000));
   app.add_option("--threads", threads, "XGBoost threads")->check(CLI::Range(1, 256));
@@ -88,6 +91,7 @@ int Run(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (single_objects == 0) single_objects = objects;
   single_objects = std::min(single_objects, objects);
+  xgb_single_objects = std::min(xgb_single_objects, objects);
 
   Dataset rows = WorkloadRows();
   std::shared_ptr<XgbModel> model;
@@ -122,7 +126,7 @@ int Run(int argc, char** argv) {
       h.params.value("rounds", 0), h.params.value("trees_per_round", 0),
       h.params.value("max_depth", 0), objects, rows.rows(), threads, repeat);
 
-  Timing batched_t, all_t, single_t, heuristic_t, xgb_t;
+  Timing batched_t, all_t, single_t, heuristic_t, xgb_t, xgb_single_t;
   std::vector<float> xrows(objects * kNumFeatures), xout(objects);
   for (size_t i = 0; i < objects; ++i) {
     std::copy(rows.row(i % rows.rows()), rows.row(i % rows.rows()) + kNumFeatures,
@@ -146,6 +150,9 @@ int Run(int argc, char** argv) {
     Time(objects, objects, all_t, [&](size_t b, size_t e) { call(predictor, b, e, nullptr); });
     Time(objects, objects, xgb_t, [&](size_t, size_t) {
       failed |= !model->PredictWithXgboost(xrows.data(), objects, 0, xout.data()).ok();
+    });
+    Time(xgb_single_objects, 1, xgb_single_t, [&](size_t b, size_t) {
+      failed |= !model->PredictWithXgboost(xrows.data() + b * kNumFeatures, 1, 0, &xout[b]).ok();
     });
     Time(objects, batch, heuristic_t, [&](size_t b, size_t e) { call(heuristic, b, e, nullptr); });
     Time(single_objects, 1, single_t,
@@ -175,6 +182,7 @@ int Run(int argc, char** argv) {
   line("one call for all objects", objects, all_t);
   line("baseline: one call per object (the seed's)", single_objects, single_t);
   line("(XGBoost's own predictor, one call)", objects, xgb_t);
+  line("(XGBoost's own predictor, one call per object)", xgb_single_objects, xgb_single_t);
   line("(heuristic, batched)", objects, heuristic_t);
   std::printf(
       "ratio batched / per-object: %.1fx (per CPU-second %.1fx)   goal >= 1,000,000/s "

@@ -15,7 +15,7 @@ using nlohmann::json;
 
 constexpr size_t kBlock = 64;                 // rows predicted together, tree by tree
 constexpr size_t kLanes = 8;                  // rows walking one tree in lockstep
-constexpr size_t kRowsPerThread = 16 * 1024;  // smaller batches stay on the caller's thread
+constexpr size_t kRowsPerThread = 512;  // smaller batches stay on the caller's thread
 
 // XGBoost writes numbers in some fields as strings ("2.1E-1").
 Result<double> Number(const json& j, const char* what) {
