@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli/progress_line.h"
+#include "core/progress_line.h"
 #include "ml/model_training.h"
 
 namespace dim {

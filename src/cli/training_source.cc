@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "cli/progress_line.h"
 #include "core/clock.h"
+#include "core/progress_line.h"
 #include "ml/store_history.h"
 #include "replay/trace_reader.h"
 #include "store/sqlite/sqlite_metadata_store.h"

@@ -2,11 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
 #include "core/clock.h"
 
 namespace dim {
+
+MigrationProgress::MigrationProgress(MetadataStore& store, const Counter& bytes)
+    : store_(store), bytes_(bytes), tasks_rate_(MonotonicMicros()), bytes_rate_(MonotonicMicros()) {}
 
 std::optional<std::string> MigrationProgress::Line(bool only_if_active) {
   auto counts = store_.CountTasks();
@@ -18,32 +19,25 @@ std::optional<std::string> MigrationProgress::Line(bool only_if_active) {
   const int64_t left = n(TaskStatus::kQueued) + n(TaskStatus::kRunning);
   const double bytes = bytes_.Value();
   const bool first = last_finished_ < 0;
-  if (only_if_active && left == 0 && !first && finished == last_finished_) {
-    last_us_ = now_us;  // the next line's rate covers only its own interval
-    last_bytes_ = bytes;
+  const bool idle = only_if_active && left == 0 && !first && finished == last_finished_;
+  last_finished_ = finished;
+  if (idle) {
+    // The next line's rate covers only its own interval.
+    tasks_rate_.Rebase(static_cast<double>(finished), now_us);
+    bytes_rate_.Rebase(bytes, now_us);
     return std::nullopt;
   }
-  std::string line;
+  const double rate = tasks_rate_.Mark(static_cast<double>(finished), now_us);
+  const double bytes_per_s = bytes_rate_.Mark(bytes, now_us);
   if (first) {
-    line =
-        fmt::format("migrator: {} queued, {} running, {} done, {} failed", n(TaskStatus::kQueued),
-                    n(TaskStatus::kRunning), done, n(TaskStatus::kFailed));
-  } else {
-    const double secs = std::max(1e-3, (now_us - last_us_) / 1e6);
-    const double rate = (finished - last_finished_) / secs;
-    const std::string eta = left == 0  ? "0 s"
-                            : rate > 0 ? fmt::format("{} s", static_cast<int64_t>(left / rate))
-                                       : "-";
-    line = fmt::format(
-        "migrator: {} queued, {} running, {} done ({:.1f} tasks/s, {:.1f} MiB/s), {} failed; ETA "
-        "{}",
-        n(TaskStatus::kQueued), n(TaskStatus::kRunning), done, rate,
-        (bytes - last_bytes_) / secs / 1048576.0, n(TaskStatus::kFailed), eta);
+    return fmt::format("migrator: {} queued, {} running, {} done, {} failed",
+                       n(TaskStatus::kQueued), n(TaskStatus::kRunning), done,
+                       n(TaskStatus::kFailed));
   }
-  last_us_ = now_us;
-  last_finished_ = finished;
-  last_bytes_ = bytes;
-  return line;
+  return fmt::format(
+      "migrator: {} queued, {} running, {} done ({:.1f} tasks/s, {:.1f} MiB/s), {} failed; ETA {}",
+      n(TaskStatus::kQueued), n(TaskStatus::kRunning), done, rate, bytes_per_s / 1048576.0,
+      n(TaskStatus::kFailed), ProgressRate::Eta(static_cast<double>(left), rate));
 }
 
 }  // namespace dim

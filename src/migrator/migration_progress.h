@@ -1,7 +1,7 @@
 // One progress line for the migration queue: tasks queued, running, done and failed, the rate
-// since the previous line (tasks/s and MiB/s, from dim_migration_bytes_total) and an ETA.
-// Used by `dim migrator` and by the migrator's own progress thread in `dim serve`/`demo`.
-// Not thread-safe: one caller at a time.
+// since the previous line (tasks/s and MiB/s, from dim_migration_bytes_total) and an ETA, the
+// rates and ETA from core/progress_line.h. Used by `dim migrator` and by the migrator's own
+// progress thread in `dim serve`/`demo`. Not thread-safe: one caller at a time.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/metrics.h"
+#include "core/progress_line.h"
 #include "store/metadata_store.h"
 
 namespace dim {
@@ -16,7 +17,7 @@ namespace dim {
 class MigrationProgress {
  public:
   // bytes: dim_migration_bytes_total of the migrator being watched.
-  MigrationProgress(MetadataStore& store, const Counter& bytes) : store_(store), bytes_(bytes) {}
+  MigrationProgress(MetadataStore& store, const Counter& bytes);
   // The line; nullopt when the store cannot count tasks, or when only_if_active and nothing is
   // queued or running and nothing finished since the previous call.
   std::optional<std::string> Line(bool only_if_active = false);
@@ -24,9 +25,8 @@ class MigrationProgress {
  private:
   MetadataStore& store_;
   const Counter& bytes_;
-  int64_t last_us_ = 0;
+  ProgressRate tasks_rate_, bytes_rate_;
   int64_t last_finished_ = -1;
-  double last_bytes_ = 0;
 };
 
 }  // namespace dim
