@@ -8,20 +8,14 @@
 #include <fstream>
 
 #include "core/progress_line.h"
+#include "core/utc_time.h"
 #include "ml/model_training.h"
 
 namespace dim {
 
 namespace {
 
-std::string Utc(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
+std::string Utc(int64_t ms) { return FormatUtc(ms, "%Y-%m-%d %H:%M:%S UTC"); }
 
 void PrintComparison(const Comparison& c) {
   const auto& m = c.model;

@@ -1,9 +1,9 @@
 #include "core/progress_line.h"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
 #include <cstdio>
-
-#include <spdlog/fmt/fmt.h>
 
 #include "core/clock.h"
 

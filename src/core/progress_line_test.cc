@@ -28,8 +28,7 @@ TEST(ProgressLineTest, LineWithPercentageRateAndEtaOrWithoutATotal) {
             "train: rf:  25% (25/100 rounds, 5/s, ETA 15 s) auc 0.9");
   EXPECT_EQ(p.Format(0, 100, "", -1, start + 1'000'000),
             "train: rf:   0% (0/100 rounds, 0/s, ETA -)");
-  EXPECT_EQ(p.Format(30, 0, "", 300, start + 10'000'000),
-            "train: rf: 30 rounds (30/s, 10 s)");
+  EXPECT_EQ(p.Format(30, 0, "", 300, start + 10'000'000), "train: rf: 30 rounds (30/s, 10 s)");
 }
 
 }  // namespace

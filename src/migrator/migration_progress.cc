@@ -7,7 +7,10 @@
 namespace dim {
 
 MigrationProgress::MigrationProgress(MetadataStore& store, const Counter& bytes)
-    : store_(store), bytes_(bytes), tasks_rate_(MonotonicMicros()), bytes_rate_(MonotonicMicros()) {}
+    : store_(store),
+      bytes_(bytes),
+      tasks_rate_(MonotonicMicros()),
+      bytes_rate_(MonotonicMicros()) {}
 
 std::optional<std::string> MigrationProgress::Line(bool only_if_active) {
   auto counts = store_.CountTasks();

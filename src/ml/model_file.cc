@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/checksum.h"
+#include "core/utc_time.h"
 #include "ml/features.h"
 
 namespace dim {
@@ -20,14 +21,7 @@ namespace {
 
 constexpr size_t kMaxHeaderBytes = 1 << 20;
 
-std::string IsoUtc(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string IsoUtc(int64_t ms) { return FormatUtc(ms, "%Y-%m-%dT%H:%M:%SZ"); }
 
 Status Bad(const std::string& why) { return Status::InvalidArgument("model file header: " + why); }
 

@@ -11,6 +11,7 @@
 
 #include "core/checksum.h"
 #include "core/clock.h"
+#include "core/utc_time.h"
 #include "ml/compiled_forest.h"
 
 namespace dim {
@@ -41,14 +42,7 @@ std::string XgboostVersion() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
-std::string CompactUtc(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string CompactUtc(int64_t ms) { return FormatUtc(ms, "%Y%m%dT%H%M%SZ"); }
 
 std::string JoinedFeatureNames() {
   std::string s;
