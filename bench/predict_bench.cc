@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,16 @@ Dataset WorkloadRows() {
     }
   }
   return b.Finish(w.end_ms());
+}
+
+// The 1-, 5- and 15-minute load averages: how busy the shared machine was.
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  if (!(in >> a >> b >> c)) return "unknown";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+  return buf;
 }
 
 double CpuSeconds() {
@@ -82,7 +93,8 @@ int Run(int argc, char** argv) {
                  "Objects for one XGBoost call per object (the seed's code path)");
   app.add_option("--batch", batch, "Objects per call in the batched pass (the optimizer's)")
       ->check(CLI::Range(1, 100'000'000));
-  app.add_option("--threads", threads, "XGBoost threads")->check(CLI::Range(1, 256));
+  app.add_option("--threads", threads, "Prediction threads (flat forest and XGBoost)")
+      ->check(CLI::Range(1, 256));
   app.add_option("--repeat", repeat, "Runs; medians are printed")->check(CLI::Range(1, 100));
   app.add_option("--model", model_path, "A model file from `dim train` (default: train one here)")
       ->check(CLI::ExistingFile);
@@ -121,10 +133,10 @@ int Run(int argc, char** argv) {
   for (size_t i = 0; i < objects; ++i) features[i] = FeaturesFromVector(rows.row(i % rows.rows()));
   std::printf(
       "model %s (%s%s: %d round(s) x %d tree(s), depth %d), %zu objects (from %zu "
-      "workload rows), %d thread(s), %d run(s)\n",
+      "workload rows), %d thread(s), %d run(s), load average %s\n",
       h.model_id.c_str(), h.kind.c_str(), model->compiled() ? ", flat forest" : ", XGBoost",
       h.params.value("rounds", 0), h.params.value("trees_per_round", 0),
-      h.params.value("max_depth", 0), objects, rows.rows(), threads, repeat);
+      h.params.value("max_depth", 0), objects, rows.rows(), threads, repeat, LoadAverage().c_str());
 
   Timing batched_t, all_t, single_t, heuristic_t, xgb_t, xgb_single_t;
   std::vector<float> xrows(objects * kNumFeatures), xout(objects);
@@ -190,6 +202,7 @@ int Run(int argc, char** argv) {
       batched / single, rate(objects, batched_t.cpu_s) / rate(single_objects, single_t.cpu_s),
       batched >= 1e6 ? "met" : "NOT met");
   std::printf("max |p_batched - p_single| over %zu objects: %.2g\n", single_objects, max_diff);
+  std::printf("load average at the end: %s (2 cores)\n", LoadAverage().c_str());
   return max_diff < 1e-6 ? 0 : 1;
 }
 

@@ -194,7 +194,7 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("ml.reload_interval_s", Kind::kInt, F(ml.reload_interval_s),
                 "Seconds between checks of the model file for changes.", 1, 86400),
       P<Config>("ml.threads", Kind::kInt, F(ml.threads),
-                "XGBoost threads for batch prediction.", 1, 256),
+                "Threads for batch prediction (the flat forest's helpers, or XGBoost's).", 1, 256),
       P<Config>("ml.horizon_s", Kind::kInt, F(ml.horizon_s),
                 "Label horizon T: hot means at least ml.min_accesses accesses in the next T "
                 "seconds (docs/ml.md).",

@@ -1,7 +1,8 @@
 // A tree ensemble read from an XGBoost booster's JSON (gbtree, binary:logistic, numeric splits)
 // and laid out flat for batch prediction. Shallow forests (depth <= kMaxPerfectDepth, as `dim
 // train` makes them) are padded to perfect trees, so a row takes exactly `depth` branch-free
-// steps per tree; deeper ones walk nodes whose two children are adjacent. It computes what
+// steps per tree, eight rows in lockstep, comparing floats as order-preserving integer keys;
+// deeper ones walk nodes whose two children are adjacent. It computes what
 // XGBoost's CPU predictor computes — the base margin plus each tree's leaf, summed in float in tree
 // order; XgbModel checks that on load and uses XGBoost itself when a booster has anything this does
 // not handle (categorical splits, dart, several outputs). Immutable after FromBoosterJson; Predict
@@ -17,17 +18,23 @@
 
 namespace dim {
 
+class HelperThreads;
+
 class CompiledForest {
  public:
   // Unimplemented for a booster this cannot evaluate exactly; InvalidArgument when malformed.
   static Result<CompiledForest> FromBoosterJson(std::string_view booster_json, size_t num_features);
 
-  // rows: n x num_features, row-major. out: n margins (log-odds) or probabilities. threads > 1
-  // splits large batches across that many threads.
-  void PredictMargins(const float* rows, size_t n, float* out, int threads = 1) const;
-  void PredictProbabilities(const float* rows, size_t n, float* out, int threads = 1) const;
+  // rows: n x num_features, row-major. out: n margins (log-odds) or probabilities. With
+  // helpers, batches of several blocks (kBlock rows) are shared with the helper threads.
+  void PredictMargins(const float* rows, size_t n, float* out,
+                      HelperThreads* helpers = nullptr) const;
+  void PredictProbabilities(const float* rows, size_t n, float* out,
+                            HelperThreads* helpers = nullptr) const;
 
   static constexpr int kMaxPerfectDepth = 10;
+  static constexpr size_t kMaxPerfectFeatures = 64;  // more features: the node walk
+  static constexpr size_t kBlock = 128;              // rows predicted together, tree by tree
 
   size_t trees() const { return roots_.size(); }
   int depth() const { return depth_; }  // the deepest tree's depth
@@ -44,8 +51,8 @@ class CompiledForest {
     uint8_t leaf;
   };
   struct Split {
-    float threshold;
-    uint32_t feature;
+    uint32_t key;     // the threshold as FloatKey
+    uint32_t offset;  // the feature as the byte offset of its eight lanes in a transposed group
   };
   void PredictRange(const float* rows, size_t begin, size_t end, float* out) const;
   float WalkTree(const float* row, uint32_t root) const;

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "core/helper_threads.h"
 
 namespace dim {
 namespace {
@@ -36,9 +39,9 @@ json TwoLevels() {
 }
 
 std::vector<float> Margins(const CompiledForest& f, const std::vector<float>& rows,
-                           int threads = 1) {
+                           HelperThreads* helpers = nullptr) {
   std::vector<float> out(rows.size() / 2);
-  f.PredictMargins(rows.data(), out.size(), out.data(), threads);
+  f.PredictMargins(rows.data(), out.size(), out.data(), helpers);
   return out;
 }
 
@@ -107,8 +110,38 @@ TEST(CompiledForestTest, ThreadsSplitLargeBatchesWithTheSameResult) {
   std::uniform_real_distribution<float> u(0, 10);
   std::vector<float> rows(2 * 100'000);
   for (auto& v : rows) v = u(rng);
-  EXPECT_EQ(Margins(*f, rows, 1), Margins(*f, rows, 2));
-  EXPECT_EQ(Margins(*f, rows, 1), Margins(*f, rows, 7));
+  HelperThreads one(1), six(6);
+  const auto alone = Margins(*f, rows);
+  EXPECT_EQ(alone, Margins(*f, rows, &one));
+  EXPECT_EQ(alone, Margins(*f, rows, &six));
+  // Every batch size around the block and lane boundaries, against a row-by-row walk.
+  for (size_t n : {1u, 7u, 8u, 9u, 127u, 128u, 129u, 255u, 1000u}) {
+    std::vector<float> some(rows.begin(), rows.begin() + 2 * n), one_by_one;
+    for (size_t i = 0; i < n; ++i) {
+      one_by_one.push_back(Margins(*f, {some[2 * i], some[2 * i + 1]})[0]);
+    }
+    EXPECT_EQ(Margins(*f, some, &one), one_by_one) << n << " rows";
+  }
+}
+
+TEST(CompiledForestTest, ComparesLikeFloatsAcrossSignsZerosAndInfinities) {
+  // x0 < t ? -1 : +1 for thresholds of every sign; rows on, just below and just above each.
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float t : {-1e30f, -2.5f, -1e-40f, -0.0f, 0.0f, 1e-40f, 3.0f, 7e37f}) {
+    auto f = CompiledForest::FromBoosterJson(
+        Booster({Tree({1, -1, -1}, {2, -1, -1}, {0, 0, 0}, {t, -1, 1}, {0, 0, 0})}).dump(), 2);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->perfect());
+    std::vector<float> xs = {
+        t,     std::nextafter(t, -inf), std::nextafter(t, inf), -t, 0.0f, -0.0f, inf, -inf, -1e-40f,
+        1e-40f};
+    std::vector<float> rows, want;
+    for (float x : xs) {
+      rows.insert(rows.end(), {x, 0});
+      want.push_back(x < t ? -1.0f : 1.0f);
+    }
+    EXPECT_EQ(Margins(*f, rows), want) << "threshold " << t;
+  }
 }
 
 TEST(CompiledForestTest, RefusesWhatItCannotEvaluateAndMalformedBoosters) {

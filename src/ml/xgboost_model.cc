@@ -11,6 +11,7 @@
 
 #include "core/checksum.h"
 #include "core/clock.h"
+#include "core/helper_threads.h"
 #include "core/utc_time.h"
 #include "ml/compiled_forest.h"
 
@@ -296,6 +297,7 @@ Status XgbModel::Init(int nthread) {
     return Status::OK();
   }
   forest_ = std::make_shared<const CompiledForest>(std::move(*forest));
+  if (nthread_ > 1) helpers_ = std::make_unique<HelperThreads>(nthread_ - 1);
   return Status::OK();
 }
 
@@ -306,8 +308,8 @@ Status XgbModel::Save(const std::string& path) const {
 Status XgbModel::Predict(const float* rows, size_t n, int type, float* out) const {
   if (n == 0) return Status::OK();
   if (forest_) {
-    if (type == 0) forest_->PredictProbabilities(rows, n, out, nthread_);
-    else forest_->PredictMargins(rows, n, out, nthread_);
+    if (type == 0) forest_->PredictProbabilities(rows, n, out, helpers_.get());
+    else forest_->PredictMargins(rows, n, out, helpers_.get());
     return Status::OK();
   }
   return PredictWithXgboost(rows, n, type, out);
@@ -402,14 +404,15 @@ XgbPredictor::XgbPredictor(std::shared_ptr<const XgbModel> model)
     : model_(std::move(model)), name_("xgboost:" + model_->header().model_id) {}
 
 Result<std::vector<double>> XgbPredictor::PredictHot(const std::vector<ObjectFeatures>& rows) {
-  std::vector<float> x(rows.size() * kNumFeatures);
-  for (size_t i = 0; i < rows.size(); ++i) {
+  const size_t n = rows.size();
+  std::vector<float> x(n * kNumFeatures + n);  // the rows, then their probabilities
+  for (size_t i = 0; i < n; ++i) {
     auto v = FeatureVector(rows[i]);
     std::copy(v.begin(), v.end(), x.begin() + static_cast<std::ptrdiff_t>(i * kNumFeatures));
   }
-  std::vector<float> p(rows.size());
-  DIM_RETURN_IF_ERROR(model_->PredictProbabilities(x.data(), rows.size(), p.data()));
-  return std::vector<double>(p.begin(), p.end());
+  float* p = x.data() + n * kNumFeatures;
+  DIM_RETURN_IF_ERROR(model_->PredictProbabilities(x.data(), n, p));
+  return std::vector<double>(p, p + n);
 }
 
 Result<PredictionExplanation> XgbPredictor::Explain(const ObjectFeatures& row) {

@@ -19,6 +19,7 @@
 namespace dim {
 
 class CompiledForest;
+class HelperThreads;
 
 struct TrainParams {
   std::string kind = std::string(kRandomForest);
@@ -79,6 +80,7 @@ class XgbModel {
   ModelHeader header_;
   std::string booster_;
   std::shared_ptr<const CompiledForest> forest_;  // null: XGBoost predicts
+  std::unique_ptr<HelperThreads> helpers_;        // nthread - 1 threads for the flat forest
   int nthread_ = 1;
   void* batch_ = nullptr;   // BoosterHandle with nthread threads, for large batches
   void* single_ = nullptr;  // BoosterHandle with one thread: small batches, contributions
