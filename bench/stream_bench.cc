@@ -11,6 +11,7 @@
 // per second, the medians of --runs runs, the ratios and whether the issue's goals hold.
 #include <librdkafka/rdkafkacpp.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -53,6 +54,15 @@ struct Flags {
 };
 
 double Seconds(int64_t from_us) { return (MonotonicMicros() - from_us) / 1e6; }
+
+// CPU seconds (user + system) of the whole process so far: on this shared box a case often
+// gets a fraction of the two cores, so events per CPU-second say what the code costs.
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 // Deterministic events over `keys` objects within the last hour: 80 % GET, 20 % PUT.
 class EventSource {
@@ -214,7 +224,13 @@ ConsumerOptions BenchConsumerOptions(const Flags& f, const std::string& name) {
   return co;
 }
 
-double InProcess(const Flags& f, int run) {
+struct Rates {
+  double durable = 0;  // until the store holds every event's offset (journal or rows)
+  double rows = 0;     // until every object's row holds them too (the final fold at Stop)
+  double per_cpu = 0;  // durable events per CPU-second of the process (producer included)
+};
+
+Rates InProcess(const Flags& f, int run) {
   const std::string path = f.dir + "/memory-" + std::to_string(run) + ".db";
   fs::remove(path);
   auto store = SqliteMetadataStore::Open(path);
@@ -226,6 +242,7 @@ double InProcess(const Flags& f, int run) {
   Check(consumer.Init().ok(), "consumer init");
   consumer.Start();
   const int64_t start = MonotonicMicros();
+  const double cpu0 = CpuSeconds();
   std::thread producer([&] {
     // A bulk producer (like a replay): hands events over 1024 at a time.
     EventSource src(f.keys, 11 + run);
@@ -244,20 +261,22 @@ double InProcess(const Flags& f, int run) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const double secs = Seconds(start);
+  const double cpu = CpuSeconds() - cpu0;
   producer.join();
   consumer.Stop();
+  const double rows_secs = Seconds(start);
   Check(StoredAccesses(path) == f.memory_events, "in-process: stored counts = events sent");
   store->reset();
   fs::remove(path);
   fs::remove(path + "-wal");
   fs::remove(path + "-shm");
-  return f.memory_events / secs;
+  return Rates{f.memory_events / secs, f.memory_events / rows_secs, f.memory_events / cpu};
 }
 
 // ---- Kafka (mock cluster) -----------------------------------------------------------------------
 
 struct KafkaRates {
-  double raw = 0, ours = 0;
+  double raw = 0, ours = 0, ours_rows = 0;
 };
 
 const char* kTimeouts = "session.timeout.ms=3000;heartbeat.interval.ms=300";
@@ -350,6 +369,7 @@ KafkaRates Kafka(const Flags& f, int run) {
     }
     r.ours = f.kafka_events / Seconds(start);
     consumer.Stop();
+    r.ours_rows = f.kafka_events / Seconds(start);
     (*bus)->Close();
     Check(StoredAccesses(path) == f.kafka_events, "kafka: stored counts = events sent");
     store->reset();
@@ -411,16 +431,22 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(f.dir);
 
-  std::vector<double> seed, seed_full, memory, raw, kafka;
+  std::vector<double> seed, seed_full, memory, memory_rows, memory_cpu, raw, kafka, kafka_rows;
   for (int run = 0; run < f.runs; ++run) {
     std::fprintf(stderr, "run %d/%d\n", run + 1, f.runs);
     if (!f.skip_seed) seed.push_back(SeedPattern(f, false, run));
     if (!f.skip_seed && f.seed_full_sync) seed_full.push_back(SeedPattern(f, true, run));
-    if (!f.skip_memory) memory.push_back(InProcess(f, run));
+    if (!f.skip_memory) {
+      Rates m = InProcess(f, run);
+      memory.push_back(m.durable);
+      memory_rows.push_back(m.rows);
+      memory_cpu.push_back(m.per_cpu);
+    }
     if (!f.skip_kafka) {
       KafkaRates k = Kafka(f, run);
       raw.push_back(k.raw);
       kafka.push_back(k.ours);
+      kafka_rows.push_back(k.ours_rows);
     }
     auto last = [](const std::vector<double>& v) { return Fmt(v.empty() ? 0 : v.back()); };
     std::fprintf(stderr, "  seed %s, in-process %s, raw kafka %s, kafka -> store %s\n",
@@ -435,12 +461,15 @@ int main(int argc, char** argv) {
   auto row = [](const char* what, const std::vector<double>& v) {
     if (!v.empty()) std::printf("  %-52s %12s\n", what, Fmt(Median(v)).c_str());
   };
-  std::printf("  %-52s %12s\n", "case", "events/s");
+  std::printf("  %-60s %12s\n", "case", "events/s");
   row("seed pattern (1 SQLite tx per event, WAL)", seed);
   row("seed pattern (1 SQLite tx per event, sync FULL)", seed_full);
-  row("in-process bus -> consumer -> SQLite", memory);
+  row("in-process bus -> consumer -> SQLite (durable)", memory);
+  row("  the same, until folded into every object's row", memory_rows);
+  row("  the same, durable events per CPU-second (all threads)", memory_cpu);
   row("raw librdkafka consume (mock cluster)", raw);
-  row("Kafka mock -> KafkaEventBus -> consumer -> SQLite", kafka);
+  row("Kafka mock -> KafkaEventBus -> consumer -> SQLite (durable)", kafka);
+  row("  the same, until folded into every object's row", kafka_rows);
   std::printf("\nRatios and goals (issue 6):\n");
   if (!memory.empty()) {
     std::printf("  in-process %s: goal >= 2 M/s: %s\n", Fmt(m_mem).c_str(),

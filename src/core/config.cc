@@ -104,6 +104,14 @@ const std::vector<Prop<Config>>& RootProps() {
                 "Heat is folded at most once per object per this interval.", 1, 86400),
       P<Config>("stream.history_retention_days", Kind::kInt, F(stream.history_retention_days),
                 "Days of hourly per-object history kept for training.", 1, 3650),
+      P<Config>("stream.journal_min_objects", Kind::kInt, F(stream.journal_min_objects),
+                "A flush touching more objects than this records one journal entry (the batch's "
+                "deltas with its offsets) instead of rewriting each object's row; rows are then "
+                "rewritten every stream.fold_interval_ms (events stay durable and exactly once; "
+                "the rows readers see lag by up to that interval).",
+                0, 1000000000),
+      P<Config>("stream.fold_interval_ms", Kind::kInt, F(stream.fold_interval_ms),
+                "How often journal entries are folded into the objects' rows.", 1, 3600000),
       P<Config>("stream.metrics_listen", Kind::kString, F(stream.metrics_listen),
                 "`dim consumer`: host:port serving /metrics and /healthz (port 0: any free "
                 "port); empty: none."),
@@ -155,32 +163,38 @@ const std::vector<Prop<Config>>& RootProps() {
                 "`auto` placer: enumerate when at most this many sites may hold an object.", 1, 40),
       P<Config>("optimizer.horizon_days", Kind::kDouble, F(optimizer.horizon_days),
                 "Planning horizon of the cost objective (days of storage and predicted accesses "
-                "weighed against a one-off move).", 1, 3650),
-      P<Config>("optimizer.latency_penalty_per_ms_1k", Kind::kDouble,
-                F(optimizer.latency_penalty_per_ms_1k),
-                "Cost objective: $ charged per 1,000 reads per ms the primary's p95 is over the SLA.",
-                0, 1e6),
+                "weighed against a one-off move).",
+                1, 3650),
+      P<Config>(
+          "optimizer.latency_penalty_per_ms_1k", Kind::kDouble,
+          F(optimizer.latency_penalty_per_ms_1k),
+          "Cost objective: $ charged per 1,000 reads per ms the primary's p95 is over the SLA.", 0,
+          1e6),
       P<Config>("optimizer.global_interval_s", Kind::kInt, F(optimizer.global_interval_s),
                 "Seconds between periodic global runs over every object (0: only on "
-                "POST /optimize/all).", 0, 86400 * 30),
+                "POST /optimize/all).",
+                0, 86400 * 30),
       P<Config>("optimizer.migration_budget_bytes", Kind::kInt, F(optimizer.migration_budget_bytes),
                 "Global run: at most this many bytes of new copies per run (0: unlimited).", 0,
                 9e18),
       P<Config>("optimizer.migration_budget_dollars", Kind::kDouble,
                 F(optimizer.migration_budget_dollars),
                 "Global run: at most this many one-off $ per run (copy egress/retrieval/PUTs and "
-                "early-deletion fees; 0: unlimited).", 0, 1e12),
+                "early-deletion fees; 0: unlimited).",
+                0, 1e12),
       P<Config>("optimizer.global_time_limit_s", Kind::kDouble, F(optimizer.global_time_limit_s),
                 "Global run: time limit of the solve (the best plan found so far is used, with "
-                "its gap).", 0.1, 86400),
+                "its gap).",
+                0.1, 86400),
       P<Config>("optimizer.global_relative_gap", Kind::kDouble, F(optimizer.global_relative_gap),
                 "Global run: CBC stops once its plan is proven within this fraction of the "
-                "optimum.", 0, 1),
+                "optimum.",
+                0, 1),
       P<Config>("optimizer.global_solver", Kind::kString, F(optimizer.global_solver),
                 "Global run, when capacities or the budget bind: `cbc` (one MILP), "
                 "`decomposition` (Lagrangian relaxation and greedy repair) or `auto` (CBC up to "
-                "optimizer.global_milp_max_columns columns).", -INFINITY, INFINITY,
-                {"auto", "cbc", "decomposition"}),
+                "optimizer.global_milp_max_columns columns).",
+                -INFINITY, INFINITY, {"auto", "cbc", "decomposition"}),
       P<Config>("optimizer.global_milp_max_columns", Kind::kInt,
                 F(optimizer.global_milp_max_columns),
                 "`auto`: the largest MILP (columns) given to CBC before decomposing.", 1, 1e9),
@@ -217,8 +231,7 @@ const std::vector<Prop<Config>>& RootProps() {
                 "Cap on the retry delay.", 1, 86400000),
       P<Config>("migrator.poll_interval_ms", Kind::kInt, F(migrator.poll_interval_ms),
                 "Idle workers look for tasks this often.", 1, 60000),
-      P<Config>("migrator.backlog_alert_threshold", Kind::kInt,
-                F(migrator.backlog_alert_threshold),
+      P<Config>("migrator.backlog_alert_threshold", Kind::kInt, F(migrator.backlog_alert_threshold),
                 "Alert migration_backlog when more tasks than this are queued.", 0, 1e9),
       P<Config>("storage.retry_max_attempts", Kind::kInt, F(storage.retry_max_attempts),
                 "Tries per storage call on retryable errors (5xx, dropped connections, "
@@ -247,16 +260,18 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("chaos.refresh_ms", Kind::kInt, F(chaos.refresh_ms),
                 "How often each process re-reads the chaos state (POST /chaos/*) from the store.",
                 1, 600000),
-      P<Config>("health.probe_interval_ms", Kind::kInt, F(health.probe_interval_ms),
-                "How often every site's endpoint is probed (dim_endpoint_up, endpoint_down alerts).",
-                100, 3600000),
+      P<Config>(
+          "health.probe_interval_ms", Kind::kInt, F(health.probe_interval_ms),
+          "How often every site's endpoint is probed (dim_endpoint_up, endpoint_down alerts).", 100,
+          3600000),
       P<Config>("health.down_after", Kind::kInt, F(health.down_after),
                 "Failed probes in a row before a site counts as down (alert raised, no new data "
                 "placed there).",
                 1, 1000),
       P<Config>("migrator.pair_concurrency", Kind::kInt, F(migrator.pair_concurrency),
                 "Copies at once between one source and one destination site, across every "
-                "migrator process (0: no limit).", 0, 4096),
+                "migrator process (0: no limit).",
+                0, 4096),
       P<Config>("migrator.pair_concurrency_overrides", Kind::kString,
                 F(migrator.pair_concurrency_overrides),
                 "Per-pair limits overriding pair_concurrency: \"src>dst=N,...\"."),
@@ -274,7 +289,8 @@ const std::vector<Prop<Config>>& RootProps() {
                 10, 86400000),
       P<Config>("migrator.max_deferrals", Kind::kInt, F(migrator.max_deferrals),
                 "A task put back this often without an attempt counted (file_growing, "
-                "throttled, circuit open) fails.", 1, 1e9),
+                "throttled, circuit open) fails.",
+                1, 1e9),
       P<Config>("migrator.progress_interval_s", Kind::kInt, F(migrator.progress_interval_s),
                 "dim serve/demo log a migration progress line (queue, tasks/s, MiB/s, ETA) this "
                 "often while tasks are queued or running (0: off; dim migrator has "

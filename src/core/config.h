@@ -86,6 +86,8 @@ struct Config {
     double heat_daily_weight = 0.2;
     int64_t heat_interval_s = 300;
     int64_t history_retention_days = 30;
+    int64_t journal_min_objects = 20000;
+    int64_t fold_interval_ms = 10000;
     std::string metrics_listen;  // `dim consumer`: host:port of /metrics and /healthz; empty: none
   } stream;
   struct {

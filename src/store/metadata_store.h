@@ -214,10 +214,24 @@ class MetadataStore {
     // Each stats row's `version` must equal the stored one (0: no row), else Aborted and
     // nothing written (the writer's copy is stale: re-read and retry).
     bool check_versions = false;
+    // Journal entries of `consumer` whose deltas this batch folds into the rows: deleted with
+    // it. If any is gone (someone else folded it), Aborted and nothing written.
+    std::vector<int64_t> fold_journal;
   };
   // Writes stats (each row's version becomes the stored one + 1), hourly increments and the
   // consumer's offsets in one transaction, so a crash either keeps all of a batch or none of it.
   virtual Status ApplyAccessBatch(const AccessBatch& batch) = 0;
+  // Records a journal entry (opaque bytes: a batch's deltas, to be folded into the rows later
+  // by an ApplyAccessBatch naming it in fold_journal) with the consumer's offsets in one
+  // transaction, fenced like ApplyAccessBatch (expected_offsets; FailedPrecondition, nothing
+  // written). Returns the entry's id.
+  virtual Result<int64_t> AppendAccessJournal(
+      const std::string& consumer, std::string_view data,
+      const std::map<int32_t, int64_t>& next_offsets,
+      const std::map<int32_t, int64_t>& expected_offsets) = 0;
+  // The consumer's journal entries not folded yet, oldest first.
+  virtual Result<std::vector<AccessJournalEntry>> ListAccessJournal(
+      const std::string& consumer) = 0;
   virtual Result<std::optional<AccessStats>> GetAccessStats(const std::string& key) = 0;
   virtual Result<std::vector<AccessStats>> GetAccessStatsMany(const std::vector<std::string>& keys) = 0;
   // Keys accessed at or after since_ms, most recent first.

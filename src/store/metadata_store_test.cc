@@ -530,6 +530,42 @@ TEST_P(MetadataStoreTest, AccessBatchFencesOffsetsAndChecksRowVersions) {
   EXPECT_EQ(store_->GetAccessStats("demo/k").value()->version, 3);
 }
 
+TEST_P(MetadataStoreTest, AccessJournalIsFencedAndFoldedExactlyOnce) {
+  // Recorded with its offsets, fenced like a batch.
+  const std::string data("\x01\x00\xff", 3);
+  auto id1 = store_->AppendAccessJournal("c", data, {{0, 10}}, {{0, MetadataStore::kNoOffset}});
+  ASSERT_TRUE(id1.ok()) << id1.status().ToString();
+  EXPECT_EQ(store_->GetConsumerOffsets("c").value().at(0), 10);
+  auto fenced = store_->AppendAccessJournal("c", "x", {{0, 20}}, {{0, 5}});
+  EXPECT_EQ(fenced.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->GetConsumerOffsets("c").value().at(0), 10);
+  auto id2 = store_->AppendAccessJournal("c", "second", {{0, 20}}, {{0, 10}});
+  ASSERT_TRUE(id2.ok());
+  EXPECT_GT(*id2, *id1);
+  ASSERT_TRUE(store_->AppendAccessJournal("other", "theirs", {}, {}).ok());
+  auto list = store_->ListAccessJournal("c").value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, *id1);
+  EXPECT_EQ(list[0].data, data);  // bytes kept exactly, NULs included
+  EXPECT_EQ(list[1].data, "second");
+
+  // A fold deletes the entries it names with its rows; one gone: Aborted, nothing written.
+  MetadataStore::AccessBatch b;
+  AccessStats a;
+  a.key = "demo/k";
+  a.reads = 3;
+  b.stats.push_back(a);
+  b.consumer = "c";
+  b.fold_journal = {*id1, *id2};
+  ASSERT_TRUE(store_->ApplyAccessBatch(b).ok());
+  EXPECT_TRUE(store_->ListAccessJournal("c")->empty());
+  EXPECT_EQ(store_->ListAccessJournal("other")->size(), 1u);
+  b.stats[0].reads = 6;
+  Status again = store_->ApplyAccessBatch(b);
+  EXPECT_TRUE(again.IsAborted()) << again.ToString();
+  EXPECT_EQ(store_->GetAccessStats("demo/k").value()->reads, 3);
+}
+
 TEST_P(MetadataStoreTest, AlertsDedupeAckClear) {
   auto a1 = store_->RaiseAlert("migration_backlog", "warning", "queue", "21 queued", "{}", 1).value();
   auto a2 = store_->RaiseAlert("migration_backlog", "warning", "queue", "25 queued", "{}", 2).value();

@@ -108,6 +108,13 @@ struct AccessStats {
   int64_t version = 0;
 };
 
+// An entry of a stream consumer's access journal: a batch's per-object deltas (opaque bytes),
+// recorded with the batch's offsets and not yet folded into the access_stats rows.
+struct AccessJournalEntry {
+  int64_t id = 0;  // increasing in the order entries were recorded
+  std::string data;
+};
+
 // Accesses of one object in one hour, for training.
 struct HourlyAccess {
   std::string key;

@@ -24,6 +24,8 @@ ConsumerOptions ConsumerOptions::FromConfig(const Config& c) {
   o.heat.daily_weight = c.stream.heat_daily_weight;
   o.heat.interval_s = c.stream.heat_interval_s;
   o.history_retention_days = c.stream.history_retention_days;
+  o.journal_min_objects = c.stream.journal_min_objects;
+  o.fold_interval_ms = c.stream.fold_interval_ms;
   return o;
 }
 
@@ -58,6 +60,11 @@ AccessConsumer::AccessConsumer(MetadataStore& store, EventBus& bus, const Clock&
       flushes_metric_(
           metrics.AddCounter("dim_consumer_flushes_total", "Batches written by the stream consumer")
               .Get()),
+      journal_metric_(metrics
+                          .AddCounter("dim_consumer_journal_entries_total",
+                                      "Batches recorded in the access journal (with their "
+                                      "offsets) instead of rewriting the objects' rows")
+                          .Get()),
       flush_errors_metric_(metrics.AddCounter(
           "dim_consumer_flush_errors_total",
           "Batches that failed to write, by code (Aborted: a stale object row, re-read and "
@@ -85,6 +92,10 @@ AccessConsumer::~AccessConsumer() {
 }
 
 Status AccessConsumer::Init() {
+  {
+    std::lock_guard<std::mutex> flush_lock(flush_mu_);
+    DIM_RETURN_IF_ERROR(RecoverJournal());
+  }
   DIM_ASSIGN_OR_RETURN(auto offsets, store_.GetConsumerOffsets(options_.name));
   if (!fenced_) {
     // The in-process bus has one partition that is always ours.
@@ -187,7 +198,7 @@ void AccessConsumer::Ingest(const std::vector<BusMessage>& messages) {
 
 Status AccessConsumer::Flush(const std::vector<std::string>& force_heat_keys) {
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
-  return FlushLocked(force_heat_keys);
+  return FlushLocked(force_heat_keys, /*may_journal=*/false);
 }
 
 void AccessConsumer::Pending::Reset() {
@@ -196,7 +207,7 @@ void AccessConsumer::Pending::Reset() {
   last_access_ms = reads = writes = bytes_read = bytes_written = 0;
 }
 
-Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
+Status AccessConsumer::FlushLocked(const std::vector<std::string>& force, bool may_journal) {
   const int64_t start_us = MonotonicMicros();
   // Double buffering: the batch takes pending_'s entries and pending_ gets the previous
   // batch's (reset) ones, so the keys' nodes and bucket vectors are reused, not reallocated.
@@ -217,17 +228,77 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
       if (fenced_) expected[p] = have;
     }
   }
-  if (touched == 0 && offsets.empty() && force.empty()) return Status::OK();
+  const bool fold_due =
+      !unfolded_ids_.empty() && (fold_requested_ || !may_journal ||
+                                 start_us - last_fold_us_ >= options_.fold_interval_ms * 1000);
+  if (touched == 0 && offsets.empty() && force.empty() && !fold_due) return Status::OK();
+
+  // The batch as per-object deltas: minutes sorted and run-length coded into window buckets.
+  DeltaMap batch;
+  batch.reserve(pending.size());
+  std::vector<uint32_t> minutes;
+  for (const auto& [k, p] : pending) {
+    if (p.events() == 0) continue;
+    ObjectDelta& d = batch[k];
+    minutes.assign(p.minutes.begin(), p.minutes.end());
+    std::sort(minutes.begin(), minutes.end());
+    for (size_t i = 0; i < minutes.size();) {
+      size_t j = i + 1;
+      while (j < minutes.size() && minutes[j] == minutes[i]) ++j;
+      d.window.Add(static_cast<int64_t>(minutes[i]) * kMinuteMs, static_cast<int64_t>(j - i));
+      i = j;
+    }
+    d.hours.reserve(p.hours.size());
+    for (const auto& h : p.hours) d.hours.push_back({h.hour, h.reads, h.writes, h.bytes});
+    d.last_access_ms = p.last_access_ms;
+    d.reads = p.reads;
+    d.writes = p.writes;
+    d.bytes_read = p.bytes_read;
+    d.bytes_written = p.bytes_written;
+  }
+  const bool journal =
+      may_journal && force.empty() && !fold_due && !batch.empty() &&
+      static_cast<int64_t>(batch.size() + unfolded_.size()) > options_.journal_min_objects;
   Status s;
-  int64_t events = 0;
-  for (int attempt = 0;; ++attempt) {
-    s = WriteBatch(pending, offsets, expected, force, &events);
-    if (!s.IsAborted() || attempt + 1 >= kConflictRetries) break;
-    // Someone else wrote one of these objects (RecordNow in another process, a producer that
-    // partitions differently): forget the cached states and build the batch again.
-    flush_errors_metric_.Labels({"Aborted"}).Inc();
-    spdlog::info("consumer {}: {}; re-reading", options_.name, s.message());
-    cache_.clear();
+  if (journal) {
+    // One entry with the offsets: durable and fenced like a batch, the rows untouched.
+    auto id = store_.AppendAccessJournal(options_.name, EncodeDeltas(batch), offsets, expected);
+    s = id.status();
+    if (id.ok()) {
+      if (unfolded_ids_.empty()) last_fold_us_ = start_us;  // the interval runs from the first
+      unfolded_ids_.push_back(*id);
+      for (auto& [k, d] : batch) {
+        auto [it, inserted] = unfolded_.try_emplace(k);
+        if (inserted) {
+          it->second = std::move(d);
+        } else {
+          it->second.Merge(d);
+        }
+      }
+      journal_metric_.Inc();
+    }
+  } else {
+    for (int attempt = 0;; ++attempt) {
+      s = WriteBatch(batch, offsets, expected, force);
+      if (!s.IsAborted() || attempt + 1 >= kConflictRetries) break;
+      // Someone else wrote one of these objects (RecordNow in another process, a producer that
+      // partitions differently) or folded one of our journal entries: forget the cached
+      // states, take the journal as it now is, and build the batch again.
+      flush_errors_metric_.Labels({"Aborted"}).Inc();
+      spdlog::info("consumer {}: {}; re-reading", options_.name, s.message());
+      cache_.clear();
+      Status r = RebuildUnfolded();
+      if (!r.ok()) {
+        s = r;
+        break;
+      }
+    }
+    if (s.ok()) {
+      unfolded_.clear();
+      unfolded_ids_.clear();
+      fold_requested_ = false;
+      last_fold_us_ = start_us;
+    }
   }
   if (s.ok()) {
     Recycle(pending, touched);
@@ -248,7 +319,10 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
   cache_.clear();
   if (s.code() == StatusCode::kFailedPrecondition) {
     // Fenced: a partition moved on without us. What we hold may be counted already; drop it
-    // and re-read from the stored offsets.
+    // and re-read from the stored offsets. (The journal entries we recorded are in the store
+    // with their offsets: unfolded_ stays, and is folded by us or by the new owner.)
+    int64_t events = 0;
+    for (const auto& [k, d] : batch) events += d.events();
     spdlog::warn("consumer {}: {}; dropping {} unwritten events and re-reading", options_.name,
                  s.message(), events);
     pending.clear();
@@ -261,6 +335,40 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force) {
   return s.WithContext("writing access batch");
 }
 
+void AccessConsumer::TakeJournalEntry(const AccessJournalEntry& e) {
+  if (!DecodeDeltasInto(e.data, &unfolded_)) {
+    // Written by a consumer, in our own store: only damage gets here. It cannot be applied;
+    // the next fold deletes it.
+    spdlog::error(
+        "consumer {}: access journal entry {} is unreadable ({} bytes); its events are lost",
+        options_.name, e.id, e.data.size());
+    Reject("corrupt_journal");
+  }
+  unfolded_ids_.push_back(e.id);
+}
+
+Status AccessConsumer::RecoverJournal() {
+  DIM_ASSIGN_OR_RETURN(auto entries, store_.ListAccessJournal(options_.name));
+  std::unordered_set<int64_t> have(unfolded_ids_.begin(), unfolded_ids_.end());
+  for (const auto& e : entries) {
+    if (!have.count(e.id)) TakeJournalEntry(e);
+  }
+  if (!unfolded_ids_.empty()) fold_requested_ = true;
+  return Status::OK();
+}
+
+Status AccessConsumer::RebuildUnfolded() {
+  if (unfolded_ids_.empty()) return Status::OK();
+  DIM_ASSIGN_OR_RETURN(auto entries, store_.ListAccessJournal(options_.name));
+  std::unordered_set<int64_t> mine(unfolded_ids_.begin(), unfolded_ids_.end());
+  unfolded_.clear();
+  unfolded_ids_.clear();
+  for (const auto& e : entries) {
+    if (mine.count(e.id)) TakeJournalEntry(e);
+  }
+  return Status::OK();
+}
+
 void AccessConsumer::Recycle(PendingMap& batch, size_t touched) {
   // Keep the entries while most of them are being used; a map of mostly idle keys (the
   // accessed set moved on) is dropped rather than walked at every flush.
@@ -271,28 +379,35 @@ void AccessConsumer::Recycle(PendingMap& batch, size_t touched) {
   for (auto& [k, p] : batch) p.Reset();
 }
 
-Status AccessConsumer::WriteBatch(const PendingMap& pending,
+Status AccessConsumer::WriteBatch(const DeltaMap& batch_deltas,
                                   const std::map<int32_t, int64_t>& offsets,
                                   const std::map<int32_t, int64_t>& expected,
-                                  const std::vector<std::string>& force, int64_t* events) {
+                                  const std::vector<std::string>& force) {
   // States are updated in cache_ in place; every caller clears cache_ when this fails, so a
-  // state changed for a batch that was not written is never used.
+  // state changed for a batch that was not written is never used. Folding another member's
+  // journal entries is safe: each entry is applied in the one transaction that deletes it
+  // (ApplyAccessBatch refuses if it is gone), and rows are version-checked.
   const int64_t now = clock_.NowMs();
   struct Item {
     const std::string* key;
-    const Pending* pending;  // nullptr: forced, no accesses
+    const ObjectDelta* delta = nullptr;     // from this batch
+    const ObjectDelta* unfolded = nullptr;  // from the journal
     State* state = nullptr;
   };
   std::vector<Item> items;
-  items.reserve(pending.size() + force.size());
-  for (const auto& [k, p] : pending) {
-    if (p.events() > 0) items.push_back({&k, &p});
+  items.reserve(batch_deltas.size() + unfolded_.size() + force.size());
+  for (const auto& [k, d] : batch_deltas) {
+    Item item{&k, &d};
+    if (auto it = unfolded_.find(k); it != unfolded_.end()) item.unfolded = &it->second;
+    items.push_back(item);
+  }
+  for (const auto& [k, d] : unfolded_) {
+    if (!batch_deltas.count(k)) items.push_back({&k, nullptr, &d});
   }
   std::unordered_set<std::string_view> forced;
   for (const auto& k : force) {
     if (!forced.insert(k).second) continue;
-    auto it = pending.find(k);
-    if (it == pending.end() || it->second.events() == 0) items.push_back({&k, nullptr});
+    if (!batch_deltas.count(k) && !unfolded_.count(k)) items.push_back({&k});
   }
   // Load the states we do not hold.
   std::vector<std::string> misses;
@@ -328,34 +443,22 @@ Status AccessConsumer::WriteBatch(const PendingMap& pending,
   batch.next_offsets = offsets;
   batch.expected_offsets = expected;
   batch.check_versions = true;
+  batch.fold_journal = unfolded_ids_;
   batch.stats.reserve(items.size());
-  *events = 0;
-  std::vector<uint32_t> minutes;
-  SlidingWindows delta;
   for (auto& item : items) {
     auto [it, inserted] = cache_.try_emplace(*item.key);
     State& st = it->second;
     if (inserted) st.stats.key = *item.key;  // version 0: a new row
     item.state = &st;
-    if (item.pending) {
-      const Pending& p = *item.pending;
-      minutes.assign(p.minutes.begin(), p.minutes.end());
-      std::sort(minutes.begin(), minutes.end());
-      delta.Clear();
-      for (size_t i = 0; i < minutes.size();) {
-        size_t j = i + 1;
-        while (j < minutes.size() && minutes[j] == minutes[i]) ++j;
-        delta.Add(static_cast<int64_t>(minutes[i]) * kMinuteMs, static_cast<int64_t>(j - i));
-        i = j;
-      }
-      st.windows.Merge(delta);
-      st.stats.last_access_ms = std::max(st.stats.last_access_ms, p.last_access_ms);
-      st.stats.reads += p.reads;
-      st.stats.writes += p.writes;
-      st.stats.bytes_read += p.bytes_read;
-      st.stats.bytes_written += p.bytes_written;
-      *events += p.events();
-      for (const auto& h : p.hours) {
+    for (const ObjectDelta* d : {item.unfolded, item.delta}) {
+      if (!d) continue;
+      st.windows.Merge(d->window);
+      st.stats.last_access_ms = std::max(st.stats.last_access_ms, d->last_access_ms);
+      st.stats.reads += d->reads;
+      st.stats.writes += d->writes;
+      st.stats.bytes_read += d->bytes_read;
+      st.stats.bytes_written += d->bytes_written;
+      for (const auto& h : d->hours) {
         batch.hourly.push_back({*item.key, h.hour, h.reads, h.writes, h.bytes});
       }
     }
@@ -478,7 +581,7 @@ void AccessConsumer::OnPartitionsRevoked(const std::vector<int32_t>& partitions)
   // Flush everything (more than the revoked partitions is harmless); the next owner resumes
   // exactly where this batch ends.
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
-  Status s = FlushLocked({});
+  Status s = FlushLocked({}, /*may_journal=*/false);
   if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
     spdlog::error(
         "consumer {}: flush before giving up {} partition(s) failed ({}); the new owner "
@@ -509,6 +612,9 @@ Result<std::map<int32_t, int64_t>> AccessConsumer::OnPartitionsAssigned(
   std::map<int32_t, int64_t> out;
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
   cache_.clear();
+  // A member that crashed may have left journal entries (counted in the offsets just read):
+  // take them, so they are folded into the rows.
+  if (Status r = RecoverJournal(); !r.ok()) return r.WithContext("reading the access journal");
   std::lock_guard<std::mutex> lock(mu_);
   for (int32_t p : partitions) {
     auto it = stored->find(p);
@@ -558,7 +664,11 @@ void AccessConsumer::FlusherLoop() {
     flush_requested_ = false;
     flush_running_ = true;
     lock.unlock();
-    Status s = Flush();
+    Status s;
+    {
+      std::lock_guard<std::mutex> flush_lock(flush_mu_);
+      s = FlushLocked({}, /*may_journal=*/true);
+    }
     lock.lock();
     flush_running_ = false;
     if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {

@@ -31,6 +31,7 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "store/metadata_store.h"
+#include "stream/access_delta.h"
 #include "stream/heat.h"
 #include "stream/sliding_window.h"
 
@@ -45,6 +46,13 @@ struct ConsumerOptions {
   int64_t max_future_skew_ms = 3'600'000;  // events further ahead of now are rejected
   size_t cache_entries = 500000;           // per-object states kept in memory between flushes
   size_t poll_batch = 10000;               // messages per bus poll
+  // A background flush with more objects to write than this records one journal entry (the
+  // batch's per-object deltas, with its offsets, in one transaction) instead of rewriting
+  // every object's row; the rows are then rewritten ("folded") every fold_interval_ms, and at
+  // once by RecordNow, Flush, a revocation and Stop. Events are durable and counted exactly
+  // once either way; only the rows readers see lag by up to fold_interval_ms.
+  int64_t journal_min_objects = 20000;
+  int64_t fold_interval_ms = 10000;
 
   // The stream.* settings; offsets are stored under "dim-consumer" for the in-process bus and
   // "kafka:TOPIC:GROUP" for Kafka (shared by every member of the group).
@@ -66,8 +74,9 @@ class AccessConsumer final : public PartitionListener {
   Status Init();
   // Adds messages to the pending batch.
   void Ingest(const std::vector<BusMessage>& messages);
-  // Writes the pending batch in one transaction, then commits the offsets on the bus. Heat is
-  // folded for objects whose fold is due and for every key in force_heat_keys.
+  // Writes the pending batch and folds the journal into the rows in one transaction, then
+  // commits the offsets on the bus. Heat is folded for objects whose fold is due and for every
+  // key in force_heat_keys.
   // FailedPrecondition: fenced (another consumer moved a partition on); the batch was dropped
   // and the consumer re-reads from the stored offsets.
   Status Flush(const std::vector<std::string>& force_heat_keys = {});
@@ -123,11 +132,23 @@ class AccessConsumer final : public PartitionListener {
   // partition back to its stored offset (SeekIfNeeded); bus messages are dropped until it has.
   // REQUIRES: mu_ held.
   void ResyncLocked();
+  // may_journal: the batch may go to the journal instead of the rows (background flushes).
   // REQUIRES: flush_mu_ held.
-  Status FlushLocked(const std::vector<std::string>& force);
-  Status WriteBatch(const PendingMap& pending, const std::map<int32_t, int64_t>& offsets,
+  Status FlushLocked(const std::vector<std::string>& force, bool may_journal);
+  // Writes the rows of every object in batch or unfolded_ (and the forced ones), deleting the
+  // journal entries unfolded_ids_, with the offsets. REQUIRES: flush_mu_ held.
+  Status WriteBatch(const DeltaMap& batch, const std::map<int32_t, int64_t>& offsets,
                     const std::map<int32_t, int64_t>& expected,
-                    const std::vector<std::string>& force, int64_t* events);
+                    const std::vector<std::string>& force);
+  // Adds every stored journal entry of this consumer name not yet in unfolded_ (a crashed
+  // member's, or another member's: folding those is safe, see WriteBatch) and asks for a fold.
+  // REQUIRES: flush_mu_ held.
+  Status RecoverJournal();
+  // After a fold was refused because one of unfolded_ids_ is gone (another member folded it):
+  // unfolded_ becomes the sum of those still stored. REQUIRES: flush_mu_ held.
+  Status RebuildUnfolded();
+  // Adds one stored entry to unfolded_; a corrupt one is counted, logged and dropped.
+  void TakeJournalEntry(const AccessJournalEntry& e);
   void Loop();
   void FlusherLoop();
   void SeekIfNeeded();
@@ -149,6 +170,11 @@ class AccessConsumer final : public PartitionListener {
   std::mutex flush_mu_;  // serialises flushes; guards cache_ and spare_
   std::unordered_map<std::string, State> cache_;
   PendingMap spare_;  // the previous batch's entries, reset: swapped with pending_ at a flush
+  // The journal entries recorded (or recovered) and not folded yet, and the sum of their deltas.
+  std::vector<int64_t> unfolded_ids_;
+  DeltaMap unfolded_;
+  int64_t last_fold_us_ = 0;
+  bool fold_requested_ = false;
   int64_t last_prune_hour_ = 0;
 
   std::mutex flusher_mu_;
@@ -164,6 +190,7 @@ class AccessConsumer final : public PartitionListener {
   Family<Counter>& rejected_metric_;
   Counter& duplicates_metric_;
   Counter& flushes_metric_;
+  Counter& journal_metric_;
   Family<Counter>& flush_errors_metric_;
   Family<Counter>& rebalances_metric_;
   Histogram& flush_seconds_;

@@ -247,6 +247,154 @@ TEST_F(AccessConsumerTest, AStaleCachedRowIsReadAgainNotOverwritten) {
   EXPECT_GE(errs.Labels({"Aborted"}).Value(), 1) << "the stale copy was detected";
 }
 
+// ---- the access journal -----------------------------------------------------------------------
+
+ConsumerOptions JournalOptions() {
+  ConsumerOptions o;
+  o.flush_interval_ms = 5;
+  o.journal_min_objects = 0;       // every background flush goes to the journal
+  o.fold_interval_ms = 3'600'000;  // and only Flush / Stop fold it
+  return o;
+}
+
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 3000 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return done();
+}
+
+TEST(AccessJournalTest, BackgroundFlushesGoToTheJournalAndStopFoldsThemExactly) {
+  VirtualClock clock(kT0 * 1000);
+  auto store = SqliteMetadataStore::Open(":memory:").value();
+  MemoryEventBus bus(1 << 16);
+  MetricsRegistry metrics;
+  auto consumer = std::make_unique<AccessConsumer>(*store, bus, clock, metrics, JournalOptions());
+  ASSERT_TRUE(consumer->Init().ok());
+  consumer->Start();
+  int64_t sent = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      AccessEvent e;
+      e.key = "demo/o-" + std::to_string(i % 37);
+      e.ts_ms = kT0 - i * 1000;
+      e.op = i % 5 == 0 ? AccessOp::kPut : AccessOp::kGet;
+      e.bytes = 10;
+      ASSERT_TRUE(bus.Publish(e));
+      ++sent;
+    }
+    ASSERT_TRUE(Eventually([&] {
+      auto offs = store->GetConsumerOffsets("dim-consumer").value();
+      return offs.count(0) && offs.at(0) == sent;
+    }));
+  }
+  // Durable with their offsets, in the journal; the rows wait for the fold.
+  EXPECT_FALSE(store->ListAccessJournal("dim-consumer")->empty());
+  EXPECT_GE(metrics.AddCounter("dim_consumer_journal_entries_total", "").Get().Value(), 1);
+  consumer->Stop();
+  EXPECT_TRUE(store->ListAccessJournal("dim-consumer")->empty()) << "Stop folds the journal";
+  int64_t reads = 0, writes = 0;
+  for (int k = 0; k < 37; ++k) {
+    auto s = store->GetAccessStats("demo/o-" + std::to_string(k)).value().value();
+    reads += s.reads;
+    writes += s.writes;
+  }
+  EXPECT_EQ(reads + writes, sent);
+  EXPECT_EQ(writes, sent / 5);
+  int64_t hourly = 0;
+  for (const auto& h : store->ListHourly("", 0, INT64_MAX).value()) hourly += h.reads + h.writes;
+  EXPECT_EQ(hourly, sent) << "the hourly history is exact too";
+  EXPECT_EQ(store->GetAccessStats("demo/o-0").value()->access_1h,
+            (200 / 37 + 1) * 5);  // i = 0, 37, ..., 185 in every round, all within the hour
+}
+
+TEST(AccessJournalTest, ACrashedConsumersEntriesAreFoldedOnceByTheNextOne) {
+  VirtualClock clock(kT0 * 1000);
+  auto store = SqliteMetadataStore::Open(":memory:").value();
+  // What a consumer that crashed after two journal flushes leaves: two entries, their offsets.
+  DeltaMap first, second;
+  first["demo/a"].reads = 3;
+  first["demo/a"].window.Add(kT0 - 1000, 3);
+  first["demo/a"].hours.push_back({kT0 / 3'600'000 - 1, 3, 0, 30});
+  first["demo/a"].last_access_ms = kT0 - 1000;
+  second["demo/a"].writes = 1;
+  second["demo/a"].window.Add(kT0, 1);
+  second["demo/a"].hours.push_back({kT0 / 3'600'000, 0, 1, 5});
+  second["demo/a"].last_access_ms = kT0;
+  second["demo/b"].reads = 2;
+  second["demo/b"].window.Add(kT0, 2);
+  second["demo/b"].hours.push_back({kT0 / 3'600'000, 2, 0, 0});
+  ASSERT_TRUE(store->AppendAccessJournal("dim-consumer", EncodeDeltas(first), {{0, 3}}, {}).ok());
+  ASSERT_TRUE(store->AppendAccessJournal("dim-consumer", EncodeDeltas(second), {{0, 6}}, {}).ok());
+  ASSERT_TRUE(store->AppendAccessJournal("dim-consumer", "\x07garbage", {}, {}).ok());  // damage
+
+  MemoryEventBus bus(16);
+  MetricsRegistry metrics;
+  AccessConsumer next(*store, bus, clock, metrics, ConsumerOptions{});
+  ASSERT_TRUE(next.Init().ok());
+  EXPECT_EQ(bus.EndOffsets().at(0), 6) << "resumes after the journal's offsets";
+  ASSERT_TRUE(next.Flush().ok());
+  EXPECT_TRUE(store->ListAccessJournal("dim-consumer")->empty());
+  auto a = store->GetAccessStats("demo/a").value().value();
+  EXPECT_EQ(a.reads, 3);
+  EXPECT_EQ(a.writes, 1);
+  EXPECT_EQ(a.access_1h, 4);
+  EXPECT_EQ(a.last_access_ms, kT0);
+  EXPECT_EQ(store->GetAccessStats("demo/b").value()->reads, 2);
+  EXPECT_EQ(store->ListHourly("demo/a", 0, INT64_MAX)->size(), 2u);
+  EXPECT_EQ(metrics.AddCounter("dim_events_rejected_total", "", {"reason"})
+                .Labels({"corrupt_journal"})
+                .Value(),
+            1);
+  ASSERT_TRUE(next.Flush().ok());  // folded once: nothing more to add
+  EXPECT_EQ(store->GetAccessStats("demo/a").value()->reads, 3);
+}
+
+TEST(AccessJournalTest, EntriesFoldedByAnotherMemberAreNotCountedTwice) {
+  VirtualClock clock(kT0 * 1000);
+  auto store = SqliteMetadataStore::Open(":memory:").value();
+  MemoryEventBus bus(1 << 12);
+  MetricsRegistry metrics;
+  AccessConsumer a(*store, bus, clock, metrics, JournalOptions());
+  ASSERT_TRUE(a.Init().ok());
+  a.Start();
+  for (int i = 0; i < 50; ++i) {
+    AccessEvent e;
+    e.key = "demo/shared";
+    e.ts_ms = kT0;
+    ASSERT_TRUE(bus.Publish(e));
+  }
+  ASSERT_TRUE(Eventually([&] {
+    auto offs = store->GetConsumerOffsets("dim-consumer").value();
+    return offs.count(0) && offs.at(0) == 50;
+  }));
+  ASSERT_FALSE(store->ListAccessJournal("dim-consumer")->empty());
+  // Another member of the same name (a new owner after a rebalance) folds a's entries.
+  MemoryEventBus other_bus(16);
+  MetricsRegistry other_metrics;
+  AccessConsumer b(*store, other_bus, clock, other_metrics, ConsumerOptions{});
+  ASSERT_TRUE(b.Init().ok());
+  ASSERT_TRUE(b.Flush().ok());
+  EXPECT_EQ(store->GetAccessStats("demo/shared").value()->reads, 50);
+  // a goes on, then folds at Stop: its entries are gone, so it re-reads instead of adding them.
+  for (int i = 0; i < 7; ++i) {
+    AccessEvent e;
+    e.key = "demo/shared";
+    e.ts_ms = kT0;
+    ASSERT_TRUE(bus.Publish(e));
+  }
+  ASSERT_TRUE(
+      Eventually([&] { return store->GetConsumerOffsets("dim-consumer").value().at(0) == 57; }));
+  a.Stop();
+  EXPECT_EQ(store->GetAccessStats("demo/shared").value()->reads, 57);
+  EXPECT_TRUE(store->ListAccessJournal("dim-consumer")->empty());
+  EXPECT_GE(metrics.AddCounter("dim_consumer_flush_errors_total", "", {"code"})
+                .Labels({"Aborted"})
+                .Value(),
+            1)
+      << "a noticed that its entries had been folded";
+}
+
 // A replayable, partitioned bus for unit tests of the consumer's rebalance and fencing logic:
 // a log per partition shared by every member, this member's positions, and rebalances the test
 // schedules, delivered from inside Poll as Kafka delivers them. (Kafka itself is tested in

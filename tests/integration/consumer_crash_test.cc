@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "bus/event_codec.h"
@@ -75,6 +76,18 @@ TEST(ConsumerCrashTest, KilledTwiceMidStreamTheStoredCountsAreExact) {
       << "[stream]\nflush_interval_ms = 200\nflush_max_events = 50000\n"
       << "metrics_listen = \"127.0.0.1:0\"\n";
   }
+  // The first and the last consumer record their batches in the access journal (more than
+  // 1000 objects per flush: all of them here) and fold it into the rows every second; the
+  // middle one rewrites the rows at every flush. So a kill leaves unfolded journal entries for
+  // a row-writing successor to recover, and a row writer's kill a journaling successor.
+  const std::string cfg_journal = dir + "/consumer-journal.toml";
+  {
+    std::ifstream in(cfg);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::ofstream f(cfg_journal);
+    f << text.str() << "journal_min_objects = 1000\nfold_interval_ms = 1000\n";
+  }
 
   // The stream: 1 M events at about 40 k/s from a producer thread, so both kills land while
   // events keep arriving. Expected counts are computed here, independently of the consumer.
@@ -133,9 +146,9 @@ TEST(ConsumerCrashTest, KilledTwiceMidStreamTheStoredCountsAreExact) {
     if (!producer->FlushProducer(60000).ok()) producer_ok = false;
   });
 
-  std::vector<std::string> args = {"consumer", "--config", cfg};
   std::unique_ptr<SqliteMetadataStore> store;
   auto start = [&](int n) {
+    const std::vector<std::string> args = {"consumer", "--config", n == 1 ? cfg : cfg_journal};
     auto c = std::make_unique<testing::DimChild>(args, dir + "/consumer-" + std::to_string(n));
     EXPECT_TRUE(c->WaitForOutput("Metrics:", 60)) << c->Out() << c->Log();
     if (!store) store = SqliteMetadataStore::Open(db).value();
@@ -207,6 +220,8 @@ TEST(ConsumerCrashTest, KilledTwiceMidStreamTheStoredCountsAreExact) {
   EXPECT_EQ(MetricValue(res->body, R"(dim_events_rejected_total{reason="future_timestamp"})"), 1);
   EXPECT_EQ(MetricValue(res->body, R"(dim_events_rejected_total{reason="oversized_key"})"), 1);
   EXPECT_EQ(MetricValue(res->body, R"(dim_events_rejected_total{reason="empty_key"})"), 1);
+  EXPECT_GT(MetricValue(res->body, "dim_consumer_journal_entries_total"), 0)
+      << "the last consumer recorded batches in the journal";
   // Lag is sampled by the poll loop about twice a second: it reaches 0 once everything is stored.
   EXPECT_TRUE(WaitFor(
       [&] {

@@ -1216,22 +1216,64 @@ Result<std::map<TaskStatus, int64_t>> SqliteMetadataStore::CountTasks() {
 
 // ---- Access statistics -----------------------------------------------------------------------
 
+namespace {
+
+// Inside a transaction: FailedPrecondition unless every partition's stored offset is the
+// expected one.
+Status CheckOffsets(sqlite::Db& db, const std::string& consumer,
+                    const std::map<int32_t, int64_t>& expected_offsets) {
+  if (expected_offsets.empty()) return Status::OK();
+  auto q =
+      db.Prepare("SELECT next_offset FROM consumer_offsets WHERE consumer=?1 AND partition=?2");
+  if (!q.ok()) return q.status();
+  sqlite::ResetOnExit guard(**q);
+  for (const auto& [p, expected] : expected_offsets) {
+    (*q)->Reset();
+    (*q)->Bind(1, consumer).Bind(2, static_cast<int64_t>(p));
+    int64_t stored = (*q)->Step() ? (*q)->Int(0) : MetadataStore::kNoOffset;
+    DIM_RETURN_IF_ERROR((*q)->status());
+    if (stored != expected) {
+      return Status::FailedPrecondition("consumer " + consumer + " partition " + std::to_string(p) +
+                                        ": stored offset " + std::to_string(stored) +
+                                        ", expected " + std::to_string(expected) +
+                                        " (another consumer took the partition over)");
+    }
+  }
+  return Status::OK();
+}
+
+Status WriteOffsets(sqlite::Db& db, const std::string& consumer,
+                    const std::map<int32_t, int64_t>& next_offsets) {
+  if (next_offsets.empty()) return Status::OK();
+  auto o = db.Prepare(
+      "INSERT INTO consumer_offsets(consumer,partition,next_offset) VALUES(?1,?2,?3) "
+      "ON CONFLICT(consumer,partition) DO UPDATE SET next_offset=excluded.next_offset");
+  if (!o.ok()) return o.status();
+  sqlite::ResetOnExit guard(**o);
+  for (const auto& [p, off] : next_offsets) {
+    (*o)->Reset();
+    (*o)->Bind(1, consumer).Bind(2, static_cast<int64_t>(p)).Bind(3, off);
+    DIM_RETURN_IF_ERROR((*o)->Run());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status SqliteMetadataStore::ApplyAccessBatch(const AccessBatch& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(*db_);
   DIM_RETURN_IF_ERROR(tx.status());
-  if (!batch.expected_offsets.empty()) {
-    PREP(q, "SELECT next_offset FROM consumer_offsets WHERE consumer=?1 AND partition=?2");
-    for (const auto& [p, expected] : batch.expected_offsets) {
-      q.Reset();
-      q.Bind(1, batch.consumer).Bind(2, static_cast<int64_t>(p));
-      int64_t stored = q.Step() ? q.Int(0) : kNoOffset;
-      DIM_RETURN_IF_ERROR(q.status());
-      if (stored != expected) {
-        return Status::FailedPrecondition(
-            "consumer " + batch.consumer + " partition " + std::to_string(p) + ": stored offset " +
-            std::to_string(stored) + ", expected " + std::to_string(expected) +
-            " (another consumer took the partition over)");
+  DIM_RETURN_IF_ERROR(CheckOffsets(*db_, batch.consumer, batch.expected_offsets));
+  if (!batch.fold_journal.empty()) {
+    PREP(d, "DELETE FROM access_journal WHERE id=?1 AND consumer=?2");
+    for (int64_t id : batch.fold_journal) {
+      d.Reset();
+      d.Bind(1, id).Bind(2, batch.consumer);
+      DIM_RETURN_IF_ERROR(d.Run());
+      if (db_->Changes() == 0) {
+        return Status::Aborted("access journal entry " + std::to_string(id) + " of " +
+                               batch.consumer + " was folded by someone else");
       }
     }
   }
@@ -1271,17 +1313,36 @@ Status SqliteMetadataStore::ApplyAccessBatch(const AccessBatch& batch) {
       DIM_RETURN_IF_ERROR(h.Run());
     }
   }
-  if (!batch.next_offsets.empty()) {
-    PREP(o,
-         "INSERT INTO consumer_offsets(consumer,partition,next_offset) VALUES(?1,?2,?3) "
-         "ON CONFLICT(consumer,partition) DO UPDATE SET next_offset=excluded.next_offset");
-    for (const auto& [p, off] : batch.next_offsets) {
-      o.Reset();
-      o.Bind(1, batch.consumer).Bind(2, static_cast<int64_t>(p)).Bind(3, off);
-      DIM_RETURN_IF_ERROR(o.Run());
-    }
-  }
+  DIM_RETURN_IF_ERROR(WriteOffsets(*db_, batch.consumer, batch.next_offsets));
   return tx.Commit();
+}
+
+Result<int64_t> SqliteMetadataStore::AppendAccessJournal(
+    const std::string& consumer, std::string_view data,
+    const std::map<int32_t, int64_t>& next_offsets,
+    const std::map<int32_t, int64_t>& expected_offsets) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  DIM_RETURN_IF_ERROR(tx.status());
+  DIM_RETURN_IF_ERROR(CheckOffsets(*db_, consumer, expected_offsets));
+  PREP(i, "INSERT INTO access_journal(consumer, data) VALUES(?1, ?2)");
+  i.Bind(1, consumer).BindBlob(2, data);
+  DIM_RETURN_IF_ERROR(i.Run());
+  const int64_t id = db_->LastInsertId();
+  DIM_RETURN_IF_ERROR(WriteOffsets(*db_, consumer, next_offsets));
+  DIM_RETURN_IF_ERROR(tx.Commit());
+  return id;
+}
+
+Result<std::vector<AccessJournalEntry>> SqliteMetadataStore::ListAccessJournal(
+    const std::string& consumer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PREP(q, "SELECT id, data FROM access_journal WHERE consumer=?1 ORDER BY id");
+  q.Bind(1, consumer);
+  std::vector<AccessJournalEntry> out;
+  while (q.Step()) out.push_back({q.Int(0), q.Text(1)});
+  DIM_RETURN_IF_ERROR(q.status());
+  return out;
 }
 
 Result<std::optional<AccessStats>> SqliteMetadataStore::GetAccessStats(const std::string& key) {

@@ -76,6 +76,10 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::map<TaskStatus, int64_t>> CountTasks() override;
 
   Status ApplyAccessBatch(const AccessBatch& batch) override;
+  Result<int64_t> AppendAccessJournal(const std::string& consumer, std::string_view data,
+                                      const std::map<int32_t, int64_t>& next_offsets,
+                                      const std::map<int32_t, int64_t>& expected_offsets) override;
+  Result<std::vector<AccessJournalEntry>> ListAccessJournal(const std::string& consumer) override;
   Result<std::optional<AccessStats>> GetAccessStats(const std::string& key) override;
   Result<std::vector<AccessStats>> GetAccessStatsMany(const std::vector<std::string>& keys) override;
   Result<std::vector<std::string>> ListActiveKeys(int64_t since_ms, int limit) override;

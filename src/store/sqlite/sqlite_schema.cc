@@ -135,6 +135,15 @@ ALTER TABLE tasks ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN first_started_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX tasks_running_pair ON tasks(status, src_site, dst_site);
 )sql",
+      // 5: the stream consumer's access journal (batches recorded with their offsets, folded
+      // into access_stats later).
+      R"sql(
+CREATE TABLE access_journal(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  consumer TEXT NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX access_journal_consumer ON access_journal(consumer, id);
+)sql",
   };
   return m;
 }
