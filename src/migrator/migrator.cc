@@ -58,6 +58,7 @@ std::string HostPid() {
 bool IsAvailabilityFailure(const Status& s) { return s.IsRetryable(); }
 
 std::string FailureClass(const Status& s) {
+  if (s.throttled()) return "throttled";  // e.g. 503 SlowDown: the code says Unavailable
   switch (s.code()) {
     case StatusCode::kResourceExhausted:
       return "throttled";
@@ -272,7 +273,8 @@ void Migrator::Finish(const TaskRecord& t, const std::string& worker, const Outc
   }
   Endpoint* blamed = o.blame.empty() ? nullptr : Find(o.blame);
   const bool circuit_open = blamed && blamed->breaker->snapshot().state != CircuitState::kClosed;
-  if (s.code() == StatusCode::kResourceExhausted || (circuit_open && s.IsRetryable())) {
+  if (s.code() == StatusCode::kResourceExhausted || s.throttled() ||
+      (circuit_open && s.IsRetryable())) {
     // Throttled, or the endpoint is known down: wait without using up an attempt.
     int64_t at = now + backoff_.DelayMs(std::min(t.deferrals + 1, 16));
     if (circuit_open)

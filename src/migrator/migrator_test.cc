@@ -298,6 +298,27 @@ TEST_F(MigratorTest, ThrottlingBacksOffWithoutUsingAttempts) {
   EXPECT_EQ(Read("aws", BlobName(o.key, o.generation)), std::string(5000, 't'));
 }
 
+TEST_F(MigratorTest, A503SlowDownIsThrottlingToo) {
+  // The S3 and Azure backends answer 503 SlowDown / ServerBusy as Unavailable marked throttled.
+  auto o = Write("s.bin", std::string(3000, 's'), "azure");
+  Move(o, {"aws"});
+  faulty_["aws"]->fail_puts = 4;  // more than max_attempts (3)
+  faulty_["aws"]->put_failure =
+      Status::Unavailable("503 SlowDown: please reduce your request rate").AsThrottled();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(*migrator_->RunOnce("w"));
+    auto t = OnlyTask();
+    EXPECT_EQ(t.status, TaskStatus::kQueued);
+    EXPECT_EQ(t.attempts, 0);
+    EXPECT_EQ(t.deferrals, i + 1);
+    clock_.AdvanceMs(1000);
+  }
+  Drain();
+  EXPECT_EQ(Jobs("throttled"), 4);
+  EXPECT_EQ(Jobs("copied"), 1);
+  EXPECT_EQ(Read("aws", BlobName(o.key, o.generation)), std::string(3000, 's'));
+}
+
 TEST_F(MigratorTest, TransientErrorsUseAttemptsThenFailWithTheReason) {
   options_.breaker_failures = 100;  // keep the circuit closed for this test
   Remake();

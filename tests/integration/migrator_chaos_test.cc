@@ -102,6 +102,7 @@ TEST(MigratorChaosTest, ThrottlingAnOutageAndCorruptReadsThroughChaosStoreOverS3
   c.data_dir = dir;
   // One retry inside the store stack, so some throttling also reaches the migrator's backoff.
   c.storage.retry_max_attempts = 2;
+  c.storage.retry_max_throttled_attempts = 2;
   c.storage.retry_base_ms = 20;
   c.storage.retry_max_ms = 200;
   const std::string run = std::to_string(getpid()) + "-" + std::to_string(seed % 100000);
