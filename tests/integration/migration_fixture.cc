@@ -128,6 +128,25 @@ std::map<TaskStatus, int64_t> TaskCounts(MetadataStore& md) {
   return c.ok() ? *c : std::map<TaskStatus, int64_t>{};
 }
 
+int64_t FinishedTasks(MetadataStore& md) {
+  auto n = TaskCounts(md);
+  return n[TaskStatus::kDone] + n[TaskStatus::kCancelled] + n[TaskStatus::kFailed];
+}
+
+bool WaitForTasks(MetadataStore& md, std::chrono::steady_clock::time_point deadline,
+                  const std::function<bool()>& done, const char* what) {
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      auto n = TaskCounts(md);
+      ADD_FAILURE() << "timed out waiting for " << what << "; tasks: queued "
+                    << n[TaskStatus::kQueued] << ", running " << n[TaskStatus::kRunning];
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 bool CircuitAlertActive(MetadataStore& md, const std::string& site) {
   auto alerts = md.ListAlerts(false);
   if (!alerts.ok()) return false;

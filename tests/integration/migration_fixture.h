@@ -5,6 +5,7 @@
 // source none at all. Not thread-safe (test code).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -43,6 +44,12 @@ OutageSeen WatchOutage(MetadataStore& md, const std::string& site, int seconds);
 
 // Task counts by status ({} when the store cannot answer).
 std::map<TaskStatus, int64_t> TaskCounts(MetadataStore& md);
+// Tasks that have ended: done, cancelled or failed.
+int64_t FinishedTasks(MetadataStore& md);
+// Polls `done` every 20 ms until it holds (true) or `deadline` passes (a test failure naming
+// `what` and the queued and running counts, false).
+bool WaitForTasks(MetadataStore& md, std::chrono::steady_clock::time_point deadline,
+                  const std::function<bool()>& done, const char* what);
 // Whether a circuit_open alert for `site` is active (not acked).
 bool CircuitAlertActive(MetadataStore& md, const std::string& site);
 

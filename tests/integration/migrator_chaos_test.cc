@@ -201,21 +201,9 @@ TEST(MigratorChaosTest, ThrottlingAnOutageAndCorruptReadsThroughChaosStoreOverS3
 
   const auto deadline = Steady::now() + std::chrono::seconds(240);
   auto wait_for = [&](const std::function<bool()>& done, const char* what) {
-    while (!done()) {
-      if (Steady::now() > deadline) {
-        ADD_FAILURE() << "timed out waiting for " << what << "; tasks: queued "
-                      << Counts(md)[TaskStatus::kQueued] << ", running "
-                      << Counts(md)[TaskStatus::kRunning];
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
+    return testing::WaitForTasks(md, deadline, done, what);
   };
-  auto finished = [&] {
-    auto n = Counts(md);
-    return n[TaskStatus::kDone] + n[TaskStatus::kCancelled] + n[TaskStatus::kFailed];
-  };
+  auto finished = [&] { return testing::FinishedTasks(md); };
   // The outage: once a quarter of the 2 x kObjects tasks are done, dst fails for 10 s.
   bool ok = wait_for([&] { return finished() >= 2 * kObjects / 4; }, "a quarter of the tasks");
   if (!ok) migrator.Stop();

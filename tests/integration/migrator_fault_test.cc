@@ -255,19 +255,9 @@ TEST(MigratorFaultTest, ThrottlingAnOutageAndCorruptReadsLoseNothing) {
   // The outage: once a third of the 2 x kObjects tasks are done, the destination fails for 10 s.
   const auto deadline = Steady::now() + std::chrono::seconds(240);
   auto wait_for = [&](const std::function<bool()>& done, const char* what) {
-    while (!done()) {
-      if (Steady::now() > deadline) {
-        ADD_FAILURE() << "timed out waiting for " << what;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
+    return testing::WaitForTasks(md, deadline, done, what);
   };
-  auto finished = [&] {
-    auto n = Counts(md);
-    return n[TaskStatus::kDone] + n[TaskStatus::kCancelled] + n[TaskStatus::kFailed];
-  };
+  auto finished = [&] { return testing::FinishedTasks(md); };
   ASSERT_TRUE(wait_for([&] { return finished() >= 2 * kObjects / 3; }, "a third of the tasks"));
   const int64_t done_before_outage = finished();
   dst_fault->down = true;
