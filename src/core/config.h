@@ -128,7 +128,7 @@ struct Config {
   struct {
     std::string model_path;          // empty: the heuristic predicts
     int64_t reload_interval_s = 10;  // how often the model file is checked for changes
-    int64_t threads = 2;             // XGBoost threads for batch prediction
+    int64_t threads = 2;             // batch prediction: the flat forest's helpers, or XGBoost's
     int64_t horizon_s = 3600;        // label: hot = >= min_accesses in the next horizon_s
     int64_t min_accesses = 10;
     double hot_p_threshold = 0.5;    // p_hot at or above which a model calls an object hot
