@@ -47,6 +47,7 @@ AccessConsumer::AccessConsumer(MetadataStore& store, EventBus& bus, const Clock&
       clock_(clock),
       options_(std::move(options)),
       fenced_(bus.Replayable()),
+      keys_(std::make_shared<KeyIndex>()),
       ingested_metric_(
           metrics
               .AddCounter("dim_events_ingested_total", "Access events taken into windows and heat")
@@ -162,29 +163,7 @@ void AccessConsumer::Ingest(const std::vector<BusMessage>& messages) {
       ++taken;
       // Failed requests, deletes and listings are not accesses of the object's bytes.
       if (e.status >= 400 || (!IsRead(e.op) && !IsWrite(e.op))) continue;
-      Pending& p = pending_[e.key];
-      // ts_ms is in (0, now + skew]: its minute fits 32 bits for the next 8000 years.
-      p.minutes.push_back(static_cast<uint32_t>(e.ts_ms / kMinuteMs));
-      const int64_t hour = e.ts_ms / kHourMs;
-      HourAgg* h = nullptr;
-      for (auto it = p.hours.rbegin(); it != p.hours.rend(); ++it) {
-        if (it->hour == hour) {
-          h = &*it;
-          break;
-        }
-      }
-      if (!h) h = &p.hours.emplace_back(HourAgg{hour, 0, 0, 0});
-      p.last_access_ms = std::max(p.last_access_ms, e.ts_ms);
-      if (IsRead(e.op)) {
-        p.reads++;
-        p.bytes_read += e.bytes;
-        h->reads++;
-      } else {
-        p.writes++;
-        p.bytes_written += e.bytes;
-        h->writes++;
-      }
-      h->bytes += e.bytes;
+      log_.push_back(LoggedAccess{keys_->Intern(e.key), IsWrite(e.op), e.ts_ms, e.bytes});
       ++pending_events_;
     }
     pending_gauge_.Set(static_cast<double>(pending_events_));
@@ -201,23 +180,20 @@ Status AccessConsumer::Flush(const std::vector<std::string>& force_heat_keys) {
   return FlushLocked(force_heat_keys, /*may_journal=*/false);
 }
 
-void AccessConsumer::Pending::Reset() {
-  minutes.clear();
-  hours.clear();
-  last_access_ms = reads = writes = bytes_read = bytes_written = 0;
-}
-
 Status AccessConsumer::FlushLocked(const std::vector<std::string>& force, bool may_journal) {
   const int64_t start_us = MonotonicMicros();
-  // Double buffering: the batch takes pending_'s entries and pending_ gets the previous
-  // batch's (reset) ones, so the keys' nodes and bucket vectors are reused, not reallocated.
-  PendingMap& pending = spare_;
-  size_t touched = 0;
+  // Double buffering: the batch takes log_ and log_ gets the previous batch's (emptied) vector.
+  std::vector<LoggedAccess>& log = spare_log_;
+  std::shared_ptr<KeyIndex> keys;
+  size_t n_keys = 0;
   std::map<int32_t, int64_t> offsets, expected;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending.swap(pending_);
-    touched = static_cast<size_t>(pending_events_);  // a bound: events, not keys
+    log.swap(log_);
+    keys = keys_;
+    n_keys = keys_->size();
+    // Ids only grow within an index: start afresh once it holds more keys than we cache.
+    if (n_keys > options_.cache_entries) keys_ = std::make_shared<KeyIndex>();
     pending_events_ = 0;
     pending_gauge_.Set(0);
     for (const auto& [p, next] : next_offsets_) {
@@ -231,31 +207,9 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force, bool m
   const bool fold_due =
       !unfolded_ids_.empty() && (fold_requested_ || !may_journal ||
                                  start_us - last_fold_us_ >= options_.fold_interval_ms * 1000);
-  if (touched == 0 && offsets.empty() && force.empty() && !fold_due) return Status::OK();
+  if (log.empty() && offsets.empty() && force.empty() && !fold_due) return Status::OK();
 
-  // The batch as per-object deltas: minutes sorted and run-length coded into window buckets.
-  DeltaMap batch;
-  batch.reserve(pending.size());
-  std::vector<uint32_t> minutes;
-  for (const auto& [k, p] : pending) {
-    if (p.events() == 0) continue;
-    ObjectDelta& d = batch[k];
-    minutes.assign(p.minutes.begin(), p.minutes.end());
-    std::sort(minutes.begin(), minutes.end());
-    for (size_t i = 0; i < minutes.size();) {
-      size_t j = i + 1;
-      while (j < minutes.size() && minutes[j] == minutes[i]) ++j;
-      d.window.Add(static_cast<int64_t>(minutes[i]) * kMinuteMs, static_cast<int64_t>(j - i));
-      i = j;
-    }
-    d.hours.reserve(p.hours.size());
-    for (const auto& h : p.hours) d.hours.push_back({h.hour, h.reads, h.writes, h.bytes});
-    d.last_access_ms = p.last_access_ms;
-    d.reads = p.reads;
-    d.writes = p.writes;
-    d.bytes_read = p.bytes_read;
-    d.bytes_written = p.bytes_written;
-  }
+  DeltaMap batch = BuildDeltas(*keys, n_keys, &log);
   const bool journal =
       may_journal && force.empty() && !fold_due && !batch.empty() &&
       static_cast<int64_t>(batch.size() + unfolded_.size()) > options_.journal_min_objects;
@@ -301,7 +255,7 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force, bool m
     }
   }
   if (s.ok()) {
-    Recycle(pending, touched);
+    ReleaseLog(log);
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [p, next] : offsets) committed_[p] = next;
@@ -325,12 +279,12 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force, bool m
     for (const auto& [k, d] : batch) events += d.events();
     spdlog::warn("consumer {}: {}; dropping {} unwritten events and re-reading", options_.name,
                  s.message(), events);
-    pending.clear();
+    log.clear();
     std::lock_guard<std::mutex> lock(mu_);
     ResyncLocked();
   } else {
-    Requeue(pending);
-    Recycle(pending, touched);
+    Requeue(*keys, log);
+    ReleaseLog(log);
   }
   return s.WithContext("writing access batch");
 }
@@ -369,14 +323,75 @@ Status AccessConsumer::RebuildUnfolded() {
   return Status::OK();
 }
 
-void AccessConsumer::Recycle(PendingMap& batch, size_t touched) {
-  // Keep the entries while most of them are being used; a map of mostly idle keys (the
-  // accessed set moved on) is dropped rather than walked at every flush.
-  if (batch.size() > std::max<size_t>(4 * touched, 1024) || batch.size() > options_.cache_entries) {
-    batch.clear();
-    return;
+void AccessConsumer::ReleaseLog(std::vector<LoggedAccess>& log) {
+  // Keep the memory for the next batch unless a burst left it far larger than batches are.
+  const size_t keep = 4 * std::max<size_t>(log.size(), 65536);
+  log.clear();
+  if (log.capacity() > keep) std::vector<LoggedAccess>().swap(log);
+}
+
+DeltaMap AccessConsumer::BuildDeltas(const KeyIndex& keys, size_t n_keys,
+                                     std::vector<LoggedAccess>* log) {
+  DeltaMap batch;
+  if (log->empty()) return batch;
+  // Group by object: a counting sort by id (two sequential passes), or a comparison sort when
+  // the log is much smaller than the index (RecordNow's few events).
+  std::vector<LoggedAccess>* src = log;
+  if (log->size() * 8 < n_keys) {
+    std::sort(log->begin(), log->end(), [](const LoggedAccess& a, const LoggedAccess& b) {
+      return a.id != b.id ? a.id < b.id : a.ts_ms < b.ts_ms;
+    });
+  } else {
+    run_start_.assign(n_keys + 1, 0);
+    for (const auto& a : *log) ++run_start_[a.id + 1];
+    for (size_t i = 1; i <= n_keys; ++i) run_start_[i] += run_start_[i - 1];
+    sorted_.resize(log->size());
+    for (const auto& a : *log) sorted_[run_start_[a.id]++] = a;  // then: the end of id's run
+    src = &sorted_;
   }
-  for (auto& [k, p] : batch) p.Reset();
+  // Runs are sorted by time in place (the log itself only changes order).
+  std::vector<LoggedAccess>& sorted = *src;
+  size_t objects = 0;
+  for (size_t i = 1; i <= sorted.size(); ++i) {
+    if (i == sorted.size() || sorted[i].id != sorted[i - 1].id) ++objects;
+  }
+  batch.reserve(objects);
+  for (size_t b = 0; b < sorted.size();) {
+    const uint32_t id = sorted[b].id;
+    size_t e = b + 1;
+    while (e < sorted.size() && sorted[e].id == id) ++e;
+    std::sort(sorted.begin() + static_cast<std::ptrdiff_t>(b),
+              sorted.begin() + static_cast<std::ptrdiff_t>(e),
+              [](const LoggedAccess& x, const LoggedAccess& y) { return x.ts_ms < y.ts_ms; });
+    ObjectDelta& d = batch[keys.Key(id)];
+    int64_t minute = -1, run = 0;
+    for (size_t i = b; i < e; ++i) {
+      const LoggedAccess& a = sorted[i];
+      const int64_t m = a.ts_ms / kMinuteMs, hour = a.ts_ms / kHourMs;
+      if (m != minute) {
+        if (run) d.window.Add(minute * kMinuteMs, run);
+        minute = m;
+        run = 0;
+      }
+      ++run;
+      if (d.hours.empty() || d.hours.back().hour != hour) d.hours.push_back(HourDelta{hour});
+      HourDelta& h = d.hours.back();
+      if (a.write) {
+        d.writes++;
+        d.bytes_written += a.bytes;
+        h.writes++;
+      } else {
+        d.reads++;
+        d.bytes_read += a.bytes;
+        h.reads++;
+      }
+      h.bytes += a.bytes;
+    }
+    d.window.Add(minute * kMinuteMs, run);
+    d.last_access_ms = sorted[e - 1].ts_ms;
+    b = e;
+  }
+  return batch;
 }
 
 Status AccessConsumer::WriteBatch(const DeltaMap& batch_deltas,
@@ -494,36 +509,24 @@ Status AccessConsumer::WriteBatch(const DeltaMap& batch_deltas,
   return Status::OK();
 }
 
-void AccessConsumer::Requeue(const PendingMap& batch) {
+void AccessConsumer::Requeue(const KeyIndex& keys, const std::vector<LoggedAccess>& log) {
   // A failed flush puts its events back so nothing is lost; the next flush retries them.
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [k, p] : batch) {
-    if (p.events() == 0) continue;
-    Pending& dst = pending_[k];
-    dst.minutes.insert(dst.minutes.end(), p.minutes.begin(), p.minutes.end());
-    for (const auto& h : p.hours) {
-      auto it = std::find_if(dst.hours.begin(), dst.hours.end(),
-                             [&](const HourAgg& x) { return x.hour == h.hour; });
-      if (it == dst.hours.end()) {
-        dst.hours.push_back(h);
-      } else {
-        it->reads += h.reads;
-        it->writes += h.writes;
-        it->bytes += h.bytes;
-      }
+  if (&keys == keys_.get()) {
+    log_.insert(log_.end(), log.begin(), log.end());
+  } else {  // the index was replaced at the flush: the ids are the old index's
+    log_.reserve(log_.size() + log.size());
+    for (LoggedAccess a : log) {
+      a.id = keys_->Intern(keys.Key(a.id));
+      log_.push_back(a);
     }
-    dst.last_access_ms = std::max(dst.last_access_ms, p.last_access_ms);
-    dst.reads += p.reads;
-    dst.writes += p.writes;
-    dst.bytes_read += p.bytes_read;
-    dst.bytes_written += p.bytes_written;
-    pending_events_ += p.events();
   }
+  pending_events_ += static_cast<int64_t>(log.size());
   pending_gauge_.Set(static_cast<double>(pending_events_));
 }
 
 void AccessConsumer::ResyncLocked() {
-  pending_.clear();
+  log_.clear();
   pending_events_ = 0;
   pending_gauge_.Set(0);
   next_offsets_.clear();

@@ -33,6 +33,7 @@
 #include "store/metadata_store.h"
 #include "stream/access_delta.h"
 #include "stream/heat.h"
+#include "stream/key_index.h"
 #include "stream/sliding_window.h"
 
 namespace dim {
@@ -100,34 +101,28 @@ class AccessConsumer final : public PartitionListener {
   int64_t lag() const { return lag_.load(); }
 
  private:
-  struct HourAgg {
-    int64_t hour = 0;
-    int64_t reads = 0, writes = 0, bytes = 0;
+  // One accepted access as Ingest logs it: the object's id in the log's KeyIndex and what the
+  // flush needs (an append per event, no per-object work while polling).
+  struct LoggedAccess {
+    uint32_t id = 0;
+    bool write = false;
+    int64_t ts_ms = 0;
+    int64_t bytes = 0;
   };
-  // One object's accesses since the last flush: the Unix minute of each (an append per event;
-  // sorted and run-length coded into a window delta when written, then merged into the
-  // object's state in one linear pass), its hours for the history, and the counters.
-  struct Pending {
-    std::vector<uint32_t> minutes;
-    std::vector<HourAgg> hours;  // few: usually the current hour
-    int64_t last_access_ms = 0;
-    int64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
-    int64_t events() const { return reads + writes; }
-    // Back to "no accesses", keeping the memory: entries are reused by the next batch.
-    void Reset();
-  };
-  // Entries with events() == 0 are kept for reuse and mean nothing.
-  using PendingMap = std::unordered_map<std::string, Pending>;
   struct State {
     AccessStats stats;
     SlidingWindows windows;
   };
 
   void Reject(std::string_view reason);
-  void Requeue(const PendingMap& batch);
-  // Resets the entries of a written (or requeued) batch for reuse, or drops them if the map
-  // holds far more keys than are being accessed.
-  void Recycle(PendingMap& batch, size_t touched);
+  // Puts a batch's accesses (ids in `keys`) back in front of the pending ones.
+  void Requeue(const KeyIndex& keys, const std::vector<LoggedAccess>& log);
+  // Empties a written batch's log, keeping its memory unless it is far larger than the batch.
+  static void ReleaseLog(std::vector<LoggedAccess>& log);
+  // The log's accesses as per-object deltas (keys[id] for id < n_keys): sorted by object, then
+  // by time, each object's minutes run-length coded into window buckets. Reorders *log.
+  // REQUIRES: flush_mu_ held (uses the scratch vectors).
+  DeltaMap BuildDeltas(const KeyIndex& keys, size_t n_keys, std::vector<LoggedAccess>* log);
   // Forgets everything not yet written and arranges for the poll thread to seek every owned
   // partition back to its stored offset (SeekIfNeeded); bus messages are dropped until it has.
   // REQUIRES: mu_ held.
@@ -161,15 +156,20 @@ class AccessConsumer final : public PartitionListener {
   const bool fenced_;  // the bus can re-deliver (Kafka): offsets are fenced and floors apply
 
   std::mutex mu_;  // guards everything down to flush_mu_
-  PendingMap pending_;
+  // The pending accesses: ids in keys_, which is replaced by a fresh index at a flush once it
+  // holds more than cache_entries keys (a batch keeps the index its ids refer to).
+  std::shared_ptr<KeyIndex> keys_;
+  std::vector<LoggedAccess> log_;
   int64_t pending_events_ = 0;
   std::map<int32_t, int64_t> next_offsets_;  // consumed so far (not yet written) per partition
   std::map<int32_t, int64_t> committed_;     // what the store holds per owned partition
   bool seek_pending_ = false;                // see ResyncLocked
 
-  std::mutex flush_mu_;  // serialises flushes; guards cache_ and spare_
+  std::mutex flush_mu_;  // serialises flushes; guards cache_, spare_log_ and the scratch
   std::unordered_map<std::string, State> cache_;
-  PendingMap spare_;  // the previous batch's entries, reset: swapped with pending_ at a flush
+  std::vector<LoggedAccess> spare_log_;  // empty, keeping its memory: swapped with log_
+  std::vector<LoggedAccess> sorted_;     // scratch of BuildDeltas
+  std::vector<uint32_t> run_start_;      // scratch of BuildDeltas
   // The journal entries recorded (or recovered) and not folded yet, and the sum of their deltas.
   std::vector<int64_t> unfolded_ids_;
   DeltaMap unfolded_;

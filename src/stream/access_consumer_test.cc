@@ -1,8 +1,12 @@
 #include "stream/access_consumer.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -245,6 +249,81 @@ TEST_F(AccessConsumerTest, AStaleCachedRowIsReadAgainNotOverwritten) {
   EXPECT_EQ(Stats("demo/k").access_1h, 102);
   auto& errs = metrics_.AddCounter("dim_consumer_flush_errors_total", "", {"code"});
   EXPECT_GE(errs.Labels({"Aborted"}).Value(), 1) << "the stale copy was detected";
+}
+
+TEST(AccessConsumerKeysTest, AFailedFlushAfterTheKeyIndexWasReplacedLosesAndDoublesNothing) {
+  // cache_entries = 4: every flush of these 10 keys replaces the consumer's key index, so a
+  // failed batch (its ids in the old index) is requeued into the new one. The failure is real:
+  // a trigger makes SQLite refuse every access_stats row until it is dropped.
+  const std::string path =
+      ::testing::TempDir() + "/keys-requeue-" + std::to_string(::getpid()) + ".db";
+  std::remove(path.c_str());
+  VirtualClock clock(kT0 * 1000);
+  auto store = SqliteMetadataStore::Open(path).value();
+  MemoryEventBus bus(1 << 16);
+  MetricsRegistry metrics;
+  ConsumerOptions o;
+  o.cache_entries = 4;
+  AccessConsumer consumer(*store, bus, clock, metrics, o);
+  ASSERT_TRUE(consumer.Init().ok());
+  std::map<std::string, int64_t> reads, writes;
+  auto publish = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      AccessEvent e;
+      e.key = "demo/k" + std::to_string(i % 10);
+      e.ts_ms = kT0 - (i % 7) * 61'000;
+      e.op = i % 3 == 0 ? AccessOp::kPut : AccessOp::kGet;
+      (e.op == AccessOp::kPut ? writes : reads)[e.key]++;
+      ASSERT_TRUE(bus.Publish(e));
+    }
+  };
+  auto ingest = [&] {
+    for (;;) {
+      auto b = bus.Poll(1000, 0).value();
+      if (b.empty()) break;
+      consumer.Ingest(b);
+    }
+  };
+  publish(100);
+  ingest();
+  ASSERT_TRUE(consumer.Flush().ok());
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto exec = [&](const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : sql);
+    sqlite3_free(err);
+  };
+  // (Not RAISE(): a constraint error reads as fencing, which drops the batch by design.)
+  exec(
+      "CREATE TRIGGER fail_ins BEFORE INSERT ON access_stats BEGIN SELECT no_such_function(); "
+      "END; CREATE TRIGGER fail_upd BEFORE UPDATE ON access_stats BEGIN SELECT "
+      "no_such_function(); END;");
+  publish(55);
+  ingest();
+  Status failed = consumer.Flush();
+  EXPECT_FALSE(failed.ok()) << "the trigger refuses the rows";
+  EXPECT_NE(failed.code(), StatusCode::kFailedPrecondition) << failed.ToString();
+  publish(23);  // new events after the index was replaced, beside the requeued ones
+  ingest();
+  EXPECT_FALSE(consumer.Flush().ok());
+  exec("DROP TRIGGER fail_ins; DROP TRIGGER fail_upd;");
+  sqlite3_close(db);
+  ASSERT_TRUE(consumer.Flush().ok());
+
+  for (int k = 0; k < 10; ++k) {
+    const std::string key = "demo/k" + std::to_string(k);
+    auto st = store->GetAccessStats(key).value();
+    ASSERT_TRUE(st.has_value()) << key;
+    EXPECT_EQ(st->reads, reads[key]) << key;
+    EXPECT_EQ(st->writes, writes[key]) << key;
+    EXPECT_EQ(st->access_1h, reads[key] + writes[key]) << key;
+  }
+  EXPECT_EQ(store->GetConsumerOffsets("dim-consumer").value().at(0), 178);
+  store.reset();
+  std::remove(path.c_str());
 }
 
 // ---- the access journal -----------------------------------------------------------------------

@@ -1,0 +1,68 @@
+#include "stream/key_index.h"
+
+#include <functional>
+
+namespace dim {
+namespace {
+constexpr uint64_t kTagMask = 0xffffffff00000000ull;
+}  // namespace
+
+KeyIndex::KeyIndex(size_t expected_keys) {
+  size_t cap = 16;
+  while (cap < 2 * expected_keys) cap <<= 1;
+  slots_.assign(cap, 0);
+  mask_ = cap - 1;
+}
+
+uint64_t KeyIndex::Hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+std::optional<uint32_t> KeyIndex::Find(std::string_view key) const {
+  const uint64_t h = Hash(key);
+  const uint64_t tag = h & kTagMask;
+  for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+    const uint64_t s = slots_[i];
+    if (s == 0) return std::nullopt;
+    if ((s & kTagMask) == tag) {
+      const auto id = static_cast<uint32_t>(s) - 1;
+      if (Key(id) == key) return id;
+    }
+  }
+}
+
+uint32_t KeyIndex::Intern(std::string_view key) {
+  const uint64_t h = Hash(key);
+  const uint64_t tag = h & kTagMask;
+  uint64_t i = h & mask_;
+  for (;; i = (i + 1) & mask_) {
+    const uint64_t s = slots_[i];
+    if (s == 0) break;
+    if ((s & kTagMask) == tag) {
+      const auto id = static_cast<uint32_t>(s) - 1;
+      if (Key(id) == key) return id;
+    }
+  }
+  const auto id = static_cast<uint32_t>(size_);
+  const size_t n = size_ + kFirstChunk;
+  const int c = 63 - __builtin_clzll(n) - kFirstChunkBits;
+  if (!chunks_[c]) chunks_[c] = std::make_unique<std::string[]>(kFirstChunk << c);
+  chunks_[c][n - (kFirstChunk << c)].assign(key);
+  ++size_;
+  slots_[i] = tag | (uint64_t{id} + 1);
+  if (2 * size_ > slots_.size()) Grow();
+  return id;
+}
+
+void KeyIndex::Grow() {
+  std::vector<uint64_t> old;
+  old.swap(slots_);
+  slots_.assign(2 * old.size(), 0);
+  mask_ = slots_.size() - 1;
+  for (uint64_t s : old) {
+    if (s == 0) continue;
+    uint64_t i = Hash(Key(static_cast<uint32_t>(s) - 1)) & mask_;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
+}
+
+}  // namespace dim
