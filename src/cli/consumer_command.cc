@@ -99,7 +99,7 @@ int ConsumerCommand::Run() {
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   const std::string db = SqliteStorePath(c);
-  auto store = SqliteMetadataStore::Open(db);
+  auto store = SqliteMetadataStore::Open(c);
   if (!store.ok()) return Fail(store.status().ToString());
   MetricsRegistry metrics;
   auto bus_opts = KafkaBusOptions::FromConfig(c);

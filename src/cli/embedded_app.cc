@@ -39,8 +39,7 @@ Status EmbeddedApp::Build() {
   std::error_code ec;
   fs::create_directories(config_.data_dir, ec);
   if (ec) return Status::Unavailable("cannot create data dir " + config_.data_dir + ": " + ec.message());
-  const std::string db = SqliteStorePath(config_);
-  DIM_ASSIGN_OR_RETURN(store_, SqliteMetadataStore::Open(db));
+  DIM_ASSIGN_OR_RETURN(store_, SqliteMetadataStore::Open(config_));
   DIM_ASSIGN_OR_RETURN(admin_token_,
                        LoadOrCreateAdminToken((fs::path(config_.data_dir) / "admin.token").string()));
   if (config_.bus.backend == "kafka") {

@@ -52,8 +52,8 @@ int RunMigratorCommand(const MigratorCommandOptions& f) {
   if (ec)
     return Fail(1,
                 Status::Unavailable("cannot create data dir " + c.data_dir + ": " + ec.message()));
-  std::string db = c.store.path.empty() ? (fs::path(c.data_dir) / "dim.db").string() : c.store.path;
-  auto store = SqliteMetadataStore::Open(db);
+  const std::string db = SqliteStorePath(c);
+  auto store = SqliteMetadataStore::Open(c);
   if (!store.ok()) return Fail(1, store.status());
   const Clock& clock = RealClock::Instance();
   MetricsRegistry metrics;

@@ -79,6 +79,11 @@ const std::vector<Prop<Config>>& RootProps() {
                 INFINITY, {"sqlite", "postgres"}),
       P<Config>("store.path", Kind::kString, F(store.path),
                 "SQLite database file; empty: DATA_DIR/dim.db."),
+      P<Config>("store.sqlite_synchronous", Kind::kString, F(store.sqlite_synchronous),
+                "SQLite durability (WAL journal either way): with \"normal\" commits survive a "
+                "crash of dim, but the last ones may be lost if the OS crashes or power fails; "
+                "\"full\" fsyncs every commit (the consumer commits once per flush).",
+                -INFINITY, INFINITY, {"normal", "full"}),
       P<Config>("store.url", Kind::kString, F(store.url), "PostgreSQL connection string."),
       P<Config>("bus.backend", Kind::kString, F(bus.backend), "Event bus.", -INFINITY, INFINITY,
                 {"memory", "kafka"}),

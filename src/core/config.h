@@ -69,6 +69,7 @@ struct Config {
   struct {
     std::string backend = "sqlite";  // sqlite | postgres
     std::string path;                // sqlite file; empty: DATA_DIR/dim.db
+    std::string sqlite_synchronous = "normal";  // normal | full (fsync every commit)
     std::string url;                 // postgres connection string
   } store;
   struct {

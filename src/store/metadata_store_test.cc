@@ -779,6 +779,36 @@ TEST(SqliteMetadataStoreTest, MigratesAVersion1DatabaseKeepingItsObjects) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SqliteMetadataStoreTest, SynchronousSettingOfTheConnection) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("dim-store-sync-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "dim.db").string();
+  auto synchronous = [&](bool full) {
+    auto db = sqlite::Db::Open(path, full).value();
+    auto q = db->Prepare("PRAGMA synchronous").value();
+    EXPECT_TRUE(q->Step());
+    return q->Int(0);
+  };
+  EXPECT_EQ(synchronous(false), 1) << "NORMAL";
+  EXPECT_EQ(synchronous(true), 2) << "FULL: every commit fsync'd";
+  Config c;
+  c.store.path = path;
+  c.store.sqlite_synchronous = "full";
+  auto s = SqliteMetadataStore::Open(c);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE((*s)->CreateBucket("demo", 1).ok());
+  auto bad = LoadConfigText(
+      "[store]\nsqlite_synchronous = \"sometimes\"\n", "s.toml",
+      [](const std::string&) { return std::optional<std::string>(); },
+      [] { return std::vector<std::string>(); });
+  EXPECT_NE(bad.ErrorText("s.toml").find("store.sqlite_synchronous = \"sometimes\" is not one of"),
+            std::string::npos)
+      << bad.ErrorText("s.toml");
+  std::filesystem::remove_all(dir);
+}
+
 // Two connections to one file stand in for two processes (`dim serve` and `dim migrator`): every
 // task is leased by exactly one of them even when they race.
 TEST(SqliteMetadataStoreTest, TwoConnectionsNeverLeaseTheSameTask) {

@@ -59,7 +59,7 @@ std::string Statement::Text(int col) const {
   return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool full_sync) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -71,7 +71,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   std::unique_ptr<Db> db(new Db(raw));
   sqlite3_busy_timeout(raw, 10000);
   DIM_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
-  DIM_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
+  DIM_RETURN_IF_ERROR(
+      db->Exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   DIM_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
   DIM_RETURN_IF_ERROR(db->Exec("PRAGMA temp_store=MEMORY"));
   // Page cache of up to 64 MiB (default 2 MiB): a consumer batch touches every active object's

@@ -63,7 +63,10 @@ class ResetOnExit {
 
 class Db {
  public:
-  static Result<std::unique_ptr<Db>> Open(const std::string& path);
+  // WAL journal; synchronous=NORMAL (a commit survives a crash of the process; the last ones
+  // may be lost if the OS crashes or power fails) or, with full_sync, synchronous=FULL (every
+  // commit fsyncs the WAL: durable across both).
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, bool full_sync = false);
   ~Db();
 
   Status Exec(const std::string& sql);

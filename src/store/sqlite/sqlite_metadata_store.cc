@@ -198,8 +198,13 @@ constexpr const char* kReplicaCols =
   Statement& var = *var##_res.value();            \
   sqlite::ResetOnExit var##_guard(var)
 
-Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path) {
-  auto opened = sqlite::Db::Open(path);
+Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const Config& c) {
+  return Open(SqliteStorePath(c), c.store.sqlite_synchronous == "full");
+}
+
+Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path,
+                                                                       bool full_sync) {
+  auto opened = sqlite::Db::Open(path, full_sync);
   if (!opened.ok()) return opened.status().WithContext("opening metadata store " + path);
   auto db = std::move(opened).value();
   std::unique_ptr<SqliteMetadataStore> s(new SqliteMetadataStore(std::move(db)));

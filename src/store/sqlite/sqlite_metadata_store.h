@@ -22,8 +22,12 @@ std::string SqliteStorePath(const Config& c);
 
 class SqliteMetadataStore final : public MetadataStore {
  public:
-  // path ":memory:" gives a private in-memory database (tests).
-  static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path);
+  // path ":memory:" gives a private in-memory database (tests). full_sync: every commit is
+  // fsync'd (store.sqlite_synchronous = "full"; see sqlite::Db::Open).
+  static Result<std::unique_ptr<SqliteMetadataStore>> Open(const std::string& path,
+                                                           bool full_sync = false);
+  // Open with the configuration's file and store.sqlite_synchronous.
+  static Result<std::unique_ptr<SqliteMetadataStore>> Open(const Config& c);
   // The schema version after migrations.
   int schema_version() const { return schema_version_; }
 
