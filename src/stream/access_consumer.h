@@ -160,6 +160,8 @@ class AccessConsumer final : public PartitionListener {
   // holds more than cache_entries keys (a batch keeps the index its ids refer to).
   std::shared_ptr<KeyIndex> keys_;
   std::vector<LoggedAccess> log_;
+  std::vector<std::string_view> ingest_keys_;  // scratch of Ingest
+  std::vector<uint32_t> ingest_ids_;           // scratch of Ingest
   int64_t pending_events_ = 0;
   std::map<int32_t, int64_t> next_offsets_;  // consumed so far (not yet written) per partition
   std::map<int32_t, int64_t> committed_;     // what the store holds per owned partition

@@ -28,7 +28,11 @@ class KeyIndex {
 
   // The key's id, a new one (size() before the call) if it was not seen before. Any bytes are
   // a key, the empty string included. REQUIRES: size() < kMaxKeys.
-  uint32_t Intern(std::string_view key);
+  uint32_t Intern(std::string_view key) { return Intern(key, Hash(key)); }
+  // Interns keys[0..n) into ids[0..n) (as n calls of Intern), fetching the table's slots and the
+  // keys' bytes a few keys ahead, so that a batch of lookups into a large index waits for memory
+  // in parallel instead of once per key. REQUIRES: size() + n <= kMaxKeys.
+  void InternBatch(const std::string_view* keys, size_t n, uint32_t* ids);
   std::optional<uint32_t> Find(std::string_view key) const;
   // REQUIRES: id < size().
   const std::string& Key(uint32_t id) const {
@@ -43,7 +47,10 @@ class KeyIndex {
   static constexpr int kFirstChunkBits = 10;
   static constexpr size_t kFirstChunk = size_t{1} << kFirstChunkBits;
   static uint64_t Hash(std::string_view key);
+  uint32_t Intern(std::string_view key, uint64_t hash);
   void Grow();
+
+  std::vector<uint64_t> hashes_;  // scratch of InternBatch
 
   std::vector<uint64_t> slots_;  // (hash >> 32) << 32 | (id + 1); 0: empty
   uint64_t mask_ = 0;

@@ -64,6 +64,30 @@ TEST(KeyIndexTest, ManyKeysAcrossGrowthAndChunks) {
   EXPECT_FALSE(idx.Find("bucket/obj-1000003").has_value());
 }
 
+TEST(KeyIndexTest, InternBatchEqualsOneCallPerKey) {
+  // Batches with repeats inside, keys new and old, long (not inline) keys, growth in the middle
+  // of a batch, and the empty batch.
+  KeyIndex batched(1), single(1);
+  std::vector<std::string> storage;
+  for (int round = 0; round < 40; ++round) {
+    storage.clear();
+    const int n = round == 7 ? 0 : 1 + round * 37 % 500;
+    for (int i = 0; i < n; ++i) {
+      int k = (round * 131 + i * 17) % (100 + round * 50);
+      storage.push_back((k % 3 == 0 ? std::string(40, 'p') : std::string()) + "key-" +
+                        std::to_string(k));
+    }
+    std::vector<std::string_view> views(storage.begin(), storage.end());
+    std::vector<uint32_t> ids(views.size(), 12345);
+    batched.InternBatch(views.data(), views.size(), ids.data());
+    for (size_t i = 0; i < views.size(); ++i) {
+      ASSERT_EQ(ids[i], single.Intern(views[i])) << round << " " << i;
+      ASSERT_EQ(batched.Key(ids[i]), views[i]);
+    }
+  }
+  EXPECT_EQ(batched.size(), single.size());
+}
+
 TEST(KeyIndexTest, KeysStayValidWhileInterning) {
   // Key(id) of published ids is read by another thread while the writer keeps interning (and
   // growing the table and the chunks): the references must not move.
