@@ -262,6 +262,14 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("storage.idle_timeout_ms", Kind::kInt, F(storage.idle_timeout_ms),
                 "s3/gcs/azure: a request whose transfer makes no progress for this long fails.",
                 1000, 3600000),
+      P<Config>("storage.s3_single_put_max_mb", Kind::kInt, F(storage.s3_single_put_max_mb),
+                "s3: an object whose size is known and at most this many MiB, written with a "
+                "checksum to verify (every migrator copy), goes up in one PUT streamed from its "
+                "source, its payload signed with that SHA-256 and its last bytes held back until "
+                "they verify; larger ones (and those without a checksum) go as multipart uploads "
+                "of part_size_mb. Memory stays about one stream chunk per PUT. 0: always multipart "
+                "above part_size_mb. (S3 allows single PUTs up to 5 GiB; gcs is not affected.)",
+                0, 5120),
       P<Config>("chaos.refresh_ms", Kind::kInt, F(chaos.refresh_ms),
                 "How often each process re-reads the chaos state (POST /chaos/*) from the store.",
                 1, 600000),

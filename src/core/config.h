@@ -159,6 +159,8 @@ struct Config {
     int64_t retry_max_throttled_attempts = 10;
     int64_t connect_timeout_ms = 5000;
     int64_t idle_timeout_ms = 60000;  // a transfer with no progress for this long fails
+    // s3: known-size objects up to this go up in one streamed PUT (0: multipart above part_size)
+    int64_t s3_single_put_max_mb = 200;
   } storage;
   struct {
     int64_t refresh_ms = 1000;  // how often each process re-reads the chaos state from the store

@@ -27,6 +27,52 @@ void HashingSource::StartMd5(std::string_view already_read) {
   md5_.Update(already_read);
 }
 
+Status HoldbackVerifyingSource::Finish() {
+  if (verified_ || !failed_.ok()) return failed_;
+  auto fail = [&](std::string why) {
+    failed_ = Status::DataLoss(what_ + ": " + why);
+    return failed_;
+  };
+  if (hashing_.bytes() != size_) {
+    return fail("the data ended after " + std::to_string(hashing_.bytes()) + " of " +
+                std::to_string(size_) + " bytes");
+  }
+  char probe;
+  auto more = inner_.Read(&probe, 1);
+  if (!more.ok()) {
+    failed_ = more.status();
+    return failed_;
+  }
+  if (*more > 0)
+    return fail("the data is longer than the " + std::to_string(size_) + " bytes expected");
+  sha256_ = hashing_.Sha256Hex();
+  md5_ = hashing_.Md5Hex();
+  if (!expected_.empty() && sha256_ != expected_) {
+    return fail("sha256 " + sha256_ + " does not match expected " + expected_ +
+                "; the last bytes were held back, nothing became visible");
+  }
+  verified_ = true;
+  return Status::OK();
+}
+
+Result<size_t> HoldbackVerifyingSource::Read(char* buf, size_t n) {
+  DIM_RETURN_IF_ERROR(failed_);
+  const int64_t left = size_ - hashing_.bytes();
+  if (left <= 0) {
+    DIM_RETURN_IF_ERROR(Finish());
+    return size_t{0};
+  }
+  if (n == 0) return size_t{0};
+  auto k =
+      hashing_.Read(buf, static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(n))));
+  if (!k.ok()) {
+    failed_ = k.status();
+    return failed_;
+  }
+  if (*k == 0 || hashing_.bytes() == size_) DIM_RETURN_IF_ERROR(Finish());
+  return *k;
+}
+
 Result<size_t> LimitedSource::Read(char* buf, size_t n) {
   if (left_ <= 0) return size_t{0};
   size_t want = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));

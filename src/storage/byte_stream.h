@@ -55,6 +55,42 @@ class HashingSource final : public ByteSource {
   int64_t bytes_ = 0;
 };
 
+// Serves exactly `size` bytes of the inner source, hashing them on the way (SHA-256 and MD5, one
+// pass), and holds back the read that completes them until it has checked that the inner source
+// ends there and, when expected_sha256 (hex) is not empty, that the bytes hash to it. A short or
+// long source or a mismatch fails that read with DataLoss (naming `what`) instead of serving the
+// last bytes, so an upload streaming from here never completes its body with bytes that do not
+// verify: the server never sees a whole request.
+class HoldbackVerifyingSource final : public ByteSource {
+ public:
+  HoldbackVerifyingSource(ByteSource& inner, int64_t size, std::string expected_sha256,
+                          std::string what)
+      : inner_(inner),
+        hashing_(inner),
+        size_(size),
+        expected_(std::move(expected_sha256)),
+        what_(std::move(what)) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+  // Checks the end (as the read that completes the bytes does); for a size of 0, or when the
+  // consumer stopped asking at exactly `size` bytes.
+  Status Finish();
+  bool verified() const { return verified_; }
+  int64_t bytes() const { return hashing_.bytes(); }
+  // Hex digests of the bytes served; set once verified().
+  const std::string& sha256_hex() const { return sha256_; }
+  const std::string& md5_hex() const { return md5_; }
+
+ private:
+  ByteSource& inner_;
+  HashingSource hashing_;
+  int64_t size_;
+  std::string expected_;
+  std::string what_;
+  bool verified_ = false;
+  Status failed_;
+  std::string sha256_, md5_;
+};
+
 // Serves at most `limit` bytes of the inner source.
 class LimitedSource final : public ByteSource {
  public:

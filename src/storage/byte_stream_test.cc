@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
+#include <utility>
 
 namespace dim {
 namespace {
@@ -48,6 +50,89 @@ TEST(PatternSourceTest, SameBytesWhateverTheReadSizes) {
   auto all = ReadAll(other);
   ASSERT_TRUE(all.ok());
   EXPECT_NE(*all, want.substr(0, 16));
+}
+
+// Reads `src` in `chunk`-byte reads; returns the bytes served before the end or the first error.
+std::pair<std::string, Status> Consume(ByteSource& src, size_t chunk) {
+  std::string got, buf(chunk, '\0');
+  for (;;) {
+    auto r = src.Read(buf.data(), chunk);
+    if (!r.ok()) return {got, r.status()};
+    if (*r == 0) return {got, Status::OK()};
+    got.append(buf.data(), *r);
+  }
+}
+
+TEST(HoldbackVerifyingSourceTest, ServesTheBytesWhenTheyVerify) {
+  const std::string data = ReferencePattern(10000, 7);
+  StringSource inner(data);
+  HoldbackVerifyingSource v(inner, 10000, Sha256::Hex(data), "site s: put b");
+  auto [got, st] = Consume(v, 333);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(got == data);
+  EXPECT_TRUE(v.verified());
+  EXPECT_EQ(v.sha256_hex(), Sha256::Hex(data));
+  EXPECT_EQ(v.md5_hex(), Md5::Hex(data));
+  EXPECT_EQ(v.bytes(), 10000);
+  EXPECT_TRUE(v.Finish().ok());
+}
+
+TEST(HoldbackVerifyingSourceTest, TheReadThatWouldCompleteABadBodyFailsInstead) {
+  const std::string data = ReferencePattern(10000, 7);
+  std::string corrupt = data;
+  corrupt[5000] ^= 1;
+  for (size_t chunk : {size_t{1}, size_t{333}, size_t{4096}, size_t{1} << 20}) {
+    StringSource inner(corrupt);
+    HoldbackVerifyingSource v(inner, 10000, Sha256::Hex(data), "site s: put b");
+    auto [got, st] = Consume(v, chunk);
+    EXPECT_EQ(st.code(), StatusCode::kDataLoss) << st.ToString();
+    EXPECT_NE(st.message().find("site s: put b: sha256"), std::string::npos) << st.ToString();
+    EXPECT_LT(got.size(), data.size()) << "chunk " << chunk;  // the last bytes never went out
+    EXPECT_FALSE(v.verified());
+    EXPECT_EQ(v.Finish().code(), StatusCode::kDataLoss);
+  }
+}
+
+TEST(HoldbackVerifyingSourceTest, ShortLongAndFailingSourcesNeverComplete) {
+  const std::string data = ReferencePattern(1000, 9);
+  {
+    StringSource inner(data.substr(0, 999));  // short
+    HoldbackVerifyingSource v(inner, 1000, "", "w");
+    auto [got, st] = Consume(v, 100);
+    EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+    EXPECT_NE(st.message().find("ended after 999 of 1000"), std::string::npos) << st.ToString();
+  }
+  {
+    StringSource inner(data + "x");  // long
+    HoldbackVerifyingSource v(inner, 1000, "", "w");
+    auto [got, st] = Consume(v, 100);
+    EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+    EXPECT_NE(st.message().find("longer than the 1000 bytes"), std::string::npos) << st.ToString();
+    EXPECT_EQ(got.size(), 900u);
+  }
+  {
+    class Failing final : public ByteSource {
+     public:
+      Result<size_t> Read(char* buf, size_t n) override {
+        if (served_ >= 500) return Status::Unavailable("disk gone");
+        size_t k = std::min<size_t>(n, 500 - served_);
+        std::memset(buf, 'a', k);
+        served_ += k;
+        return k;
+      }
+      size_t served_ = 0;
+    } inner;
+    HoldbackVerifyingSource v(inner, 1000, "", "w");
+    auto [got, st] = Consume(v, 100);
+    EXPECT_EQ(st.code(), StatusCode::kUnavailable);  // the source's own error, as is
+    EXPECT_EQ(got.size(), 500u);
+  }
+  {
+    StringSource inner("");  // empty: verified by Finish (nothing to read)
+    HoldbackVerifyingSource v(inner, 0, Sha256::Hex(""), "w");
+    EXPECT_TRUE(v.Finish().ok());
+    EXPECT_TRUE(v.verified());
+  }
 }
 
 }  // namespace

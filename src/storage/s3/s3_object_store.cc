@@ -73,6 +73,7 @@ Result<S3Options> S3Options::FromSiteConfig(const SiteConfig& s, const Config& r
   o.path_style = s.path_style;
   o.sse = gcs ? "" : s.sse;
   o.part_size = s.part_size_mb << 20;
+  o.single_put_max = root.storage.s3_single_put_max_mb << 20;
   o.upload_concurrency = static_cast<int>(s.upload_concurrency);
   o.list_v2 = !gcs;
   o.create_bucket = s.create_bucket;
@@ -195,7 +196,10 @@ Status S3ObjectStore::EnsureBucket() {
   head.method = "HEAD";
   auto r = http_->Send(Sign(head));
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (r->status == 200) return Status::OK();
+  if (r->status == 200) {
+    bucket_known_ = true;
+    return Status::OK();
+  }
   if (r->status != 404) return ErrorFrom(*r, What("check bucket", o_.bucket));
   Call put;
   put.method = "PUT";
@@ -209,10 +213,14 @@ Status S3ObjectStore::EnsureBucket() {
   if (r->status == 200 || r->status == 204) {
     spdlog::info("site {}: created bucket {} at {}", o_.site, o_.bucket, ep_.Origin());
     bucket_created_ = true;
+    bucket_known_ = true;
     return Status::OK();
   }
   Status s = ErrorFrom(*r, What("create bucket", o_.bucket));
-  if (s.code() == StatusCode::kAlreadyExists) return Status::OK();
+  if (s.code() == StatusCode::kAlreadyExists) {
+    bucket_known_ = true;
+    return Status::OK();
+  }
   return s;
 }
 
@@ -297,6 +305,34 @@ Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_
     return Status::OK();
   });
   DIM_RETURN_IF_ERROR(st);
+  return pr;
+}
+
+Result<PutResult> S3ObjectStore::PutStreamed(const std::string& blob, ByteSource& data,
+                                             const PutOptions& options) {
+  const std::string what = What("put", blob);
+  // A streamed body cannot be sent twice, so a missing bucket is created before, not after.
+  if (o_.create_bucket && !bucket_known_.load()) DIM_RETURN_IF_ERROR(EnsureBucket());
+  HoldbackVerifyingSource v(data, options.size, options.expected_sha256, what);
+  Call c;
+  c.method = "PUT";
+  c.key = blob;
+  c.headers = WriteHeaders(options);
+  c.stream = &v;
+  c.length = options.size;
+  c.payload_hash = options.expected_sha256;  // S3 refuses a body that does not hash to it
+  DIM_ASSIGN_OR_RETURN(auto r, Send(c));
+  if (r.status != 200) {
+    if (r.status == 404) bucket_known_ = false;  // NoSuchBucket: look again next time
+    return ErrorFrom(r, what);
+  }
+  DIM_RETURN_IF_ERROR(v.Finish());
+  PutResult pr{v.bytes(), v.sha256_hex(), v.md5_hex()};
+  std::string etag = StripQuotes(r.Header("etag"));
+  if (ChecksEtags() && !etag.empty() && etag != pr.md5) {
+    return Status::DataLoss(what + ": the endpoint stored ETag " + etag +
+                            ", not the MD5 of the bytes sent (" + pr.md5 + ")");
+  }
   return pr;
 }
 
@@ -387,6 +423,10 @@ Result<PutResult> S3ObjectStore::Put(const std::string& blob, ByteSource& data,
   // payload, which S3 verifies) and, for a multipart upload, MD5. A single S3 PUT computes its
   // MD5 (ETag check, result) as curl sends the bytes, so nothing but SHA-256 delays the first
   // byte; GCS gets Content-MD5, so its MD5 is computed up front.
+  if (o_.flavor == "s3" && !options.expected_sha256.empty() && options.size >= o_.part_size &&
+      options.size <= o_.single_put_max) {
+    return PutStreamed(blob, data, options);
+  }
   const bool md5_while_sending = o_.flavor != "gcs";
   HashingSource hashing(data, /*md5=*/!md5_while_sending);
   size_t part_size = static_cast<size_t>(o_.part_size);

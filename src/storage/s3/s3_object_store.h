@@ -5,7 +5,12 @@
 //     SHA-256 (the object's checksum) as it is read, MD5 once for the object and once per part.
 //     Objects up to part_size go in one PUT whose payload is signed with that SHA-256 (S3
 //     verifies it; GCS also gets Content-MD5); its MD5 is computed as the bytes go out and
-//     checked against the ETag. Larger ones go as a multipart upload with upload_concurrency
+//     checked against the ETag. An object of known size up to single_put_max whose checksum the
+//     caller gives (PutOptions::expected_sha256, as every migrator copy does) goes in one PUT
+//     streamed from the caller (s3 flavor): signed with that SHA-256, its last bytes held back
+//     until the stream verifies (HoldbackVerifyingSource), so it costs one chunk of memory and the
+//     server one pass, and a mismatch never completes the request. Larger ones go as a
+//     multipart upload with upload_concurrency
 //     parts in flight, each part with Content-MD5 and UNSIGNED-PAYLOAD (its MD5 computed on the
 //     uploading thread and checked against the part's ETag). Memory is about
 //     part_size x upload_concurrency, whatever the object's size. A buffered request that fails
@@ -43,6 +48,8 @@ struct S3Options {
   bool path_style = true;
   std::string sse;  // "" | "AES256" | "aws:kms"
   int64_t part_size = 8 << 20;
+  // Known-size puts with expected_sha256 up to this go in one streamed PUT (s3 flavor; 0: never).
+  int64_t single_put_max = 200ll << 20;
   int upload_concurrency = 4;
   bool list_v2 = true;         // ListObjectsV2 with start-after; false: V1 with marker (GCS)
   bool create_bucket = false;  // create the bucket when a request finds it missing
@@ -101,6 +108,10 @@ class S3ObjectStore final : public ObjectStore {
   Result<PutResult> PutSingle(const std::string& blob, std::string_view data,
                               const PutOptions& options, std::string sha256_hex,
                               std::optional<std::string> md5_raw);
+  // One PUT streamed from `data` (options.size bytes, options.expected_sha256 set): the payload
+  // is signed with the expected SHA-256 and the last bytes go out only once they verify.
+  Result<PutResult> PutStreamed(const std::string& blob, ByteSource& data,
+                                const PutOptions& options);
   // `rest` already gave the first part's bytes; its digests cover the whole object.
   Result<PutResult> PutMultipart(const std::string& blob, HashingSource& rest,
                                  std::vector<char> first, size_t first_len,
@@ -118,6 +129,7 @@ class S3ObjectStore final : public ObjectStore {
   std::unique_ptr<RetryPolicy> retry_;
   std::mutex bucket_mu_;
   std::atomic<bool> bucket_created_{false};
+  std::atomic<bool> bucket_known_{false};  // EnsureBucket found or made it
 };
 
 }  // namespace dim

@@ -305,6 +305,67 @@ TEST_F(S3ObjectStoreTest, SinglePutDigestsAreOfTheBytesSentAndTheEtagIsChecked) 
   EXPECT_NE(bad.status().message().find("not the MD5 of the bytes sent"), std::string::npos);
 }
 
+TEST_F(S3ObjectStoreTest, KnownSizeWithAChecksumGoesUpInOneStreamedPutBelowTheCutoff) {
+  auto s = Store([](S3Options& o) { o.single_put_max = 16 << 20; });
+  PatternSource ref(11 << 20, 3);
+  const std::string bytes = ReadAll(ref).value();
+  PutOptions po;
+  po.size = 11 << 20;
+  po.expected_sha256 = Sha256::Hex(bytes);
+  PatternSource body(11 << 20, 3);
+  auto pr = s->Put("big@1", body, po);
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_EQ(pr->size, 11 << 20);
+  EXPECT_EQ(pr->sha256, po.expected_sha256);
+  EXPECT_EQ(pr->md5, Md5::Hex(bytes));
+  EXPECT_TRUE(fake_.objects().at("big@1") == bytes);
+  auto seen = fake_.seen();
+  ASSERT_EQ(seen.size(), 1u);  // one PUT, no multipart upload
+  EXPECT_EQ(seen[0].method, "PUT");
+  EXPECT_EQ(seen[0].query, "");
+  // Signed with the expected SHA-256: the fake, like S3, checks the body against it.
+  EXPECT_TRUE(seen[0].signature_ok);
+  EXPECT_EQ(seen[0].headers.at("x-amz-content-sha256"), po.expected_sha256);
+
+  // Bytes that do not hash to the checksum: the last ones are held back, the request never
+  // completes, nothing is stored.
+  PatternSource wrong(11 << 20, 4);
+  auto bad = s->Put("bad@1", wrong, po);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("held back"), std::string::npos) << bad.status().ToString();
+  // A source shorter than the size it was announced with: the same.
+  StringSource short_src(bytes.substr(0, 6 << 20));
+  auto shrt = s->Put("short@1", short_src, po);
+  ASSERT_FALSE(shrt.ok());
+  EXPECT_EQ(shrt.status().code(), StatusCode::kDataLoss) << shrt.status().ToString();
+  EXPECT_EQ(fake_.objects().count("bad@1"), 0u);
+  EXPECT_EQ(fake_.objects().count("short@1"), 0u);
+
+  // Above the cutoff, or without a checksum to verify, it is a multipart upload as before.
+  const size_t before = fake_.seen().size();
+  PatternSource over(17 << 20, 5);
+  PutOptions po2;
+  po2.size = 17 << 20;
+  PatternSource over_ref(17 << 20, 5);
+  po2.expected_sha256 = Sha256::Hex(ReadAll(over_ref).value());
+  ASSERT_TRUE(s->Put("over@1", over, po2).ok());
+  PatternSource unchecked(11 << 20, 3);
+  PutOptions po3;
+  po3.size = 11 << 20;
+  ASSERT_TRUE(s->Put("unchecked@1", unchecked, po3).ok());
+  int creates = 0;
+  seen = fake_.seen();
+  for (size_t i = before; i < seen.size(); ++i)
+    creates += seen[i].method == "POST" && seen[i].query.find("uploads") != std::string::npos;
+  EXPECT_EQ(creates, 2);
+  // The cutoff at 0 turns streamed puts off.
+  auto off = Store([](S3Options& o) { o.single_put_max = 0; });
+  PatternSource again(11 << 20, 3);
+  ASSERT_TRUE(off->Put("off@1", again, po).ok());
+  EXPECT_EQ(fake_.seen().back().method, "POST");  // CompleteMultipartUpload
+}
+
 TEST_F(S3ObjectStoreTest, SessionTokenAndEncryptionHeaders) {
   auto s = Store([](S3Options& o) {
     o.credentials.session_token = "FQoGZXIvYXdzEJr//token";
