@@ -265,8 +265,8 @@ const std::vector<Prop<Config>>& RootProps() {
       P<Config>("storage.s3_single_put_max_mb", Kind::kInt, F(storage.s3_single_put_max_mb),
                 "s3: an object whose size is known and at most this many MiB, written with a "
                 "checksum to verify (every migrator copy), goes up in one PUT streamed from its "
-                "source, its payload signed with that SHA-256 and its last bytes held back until "
-                "they verify; larger ones (and those without a checksum) go as multipart uploads "
+                "source, its payload signed with that SHA-256 (bytes that do not verify are spoiled "
+                "at the end so that S3 refuses them); larger ones (and those without a checksum) go as multipart uploads "
                 "of part_size_mb. Memory stays about one stream chunk per PUT. 0: always multipart "
                 "above part_size_mb. (S3 allows single PUTs up to 5 GiB; gcs is not affected.)",
                 0, 5120),

@@ -312,12 +312,19 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
     return r;
   };
   const std::string& blob = t.blob;
-  auto before = src.store->Head(blob);
-  if (!before.ok()) return fault(before.status(), true);
-  if (!*before)
-    return fault(Status::NotFound("site " + src.site->name() + ": replica " + blob + " is missing"),
-                 true);
-  const ObjectInfo info = **before;
+  // One request: the replica's size, mtime and etag come with its bytes (no HEAD before), and the
+  // stream is of that one version or fails with FailedPrecondition if it changes under the read
+  // (ObjectStore::GetWithInfo), so no HEAD after either.
+  auto opened = src.store->GetWithInfo(blob);
+  if (!opened.ok()) {
+    if (opened.status().IsNotFound()) {
+      return fault(
+          Status::NotFound("site " + src.site->name() + ": replica " + blob + " is missing"), true);
+    }
+    return fault(opened.status(), true);
+  }
+  const ObjectInfo info = opened->info;
+  std::unique_ptr<ByteSource> stream = std::move(opened->body);
   const int64_t now = clock_.NowMs();
   if (options_.growing_window_ms > 0 && info.mtime_ms > now - options_.growing_window_ms) {
     return grow(blob + " on " + src.site->name() + " was modified " +
@@ -331,15 +338,12 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
                                   std::to_string(obj.size)),
                  true);
   }
-  auto stream = src.store->Get(blob, std::nullopt);
-  if (!stream.ok()) return fault(stream.status(), true);
   auto should_stop = [this, &held]() -> Status {
     if (stopping_.load()) return Status::Aborted("shutting down");
     if (held.lost.load()) return Status::Aborted("lease lost");
     return Status::OK();
   };
-  CopySource cs(**stream, {src.bandwidth.get(), dst.bandwidth.get()}, &held.bytes_done,
-                should_stop);
+  CopySource cs(*stream, {src.bandwidth.get(), dst.bandwidth.get()}, &held.bytes_done, should_stop);
   PutOptions po;
   po.size = obj.size;
   po.content_type = obj.content_type;
@@ -349,8 +353,9 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
   po.server_side_encryption = dst.site->config.encrypted;
   po.need_md5 = false;  // replicas are verified by SHA-256; the object's ETag is in the store
   auto put = dst.store->Put(blob, cs, po);
-  stream->reset();
-  // Did the source change under us? (Checked whether or not the put went through.)
+  stream.reset();
+  // Did the source change under us? Asked only when the bytes did not verify (a store whose GET
+  // is not a snapshot, say, mixed two versions): growing, not corrupt.
   auto changed = [&]() -> std::optional<std::string> {
     auto after = src.store->Head(blob);
     if (!after.ok()) return std::nullopt;  // cannot tell; the checksum decides
@@ -362,8 +367,16 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
     }
     return std::nullopt;
   };
+  const Status& src_error = cs.source_error();
+  if (src_error.code() == StatusCode::kFailedPrecondition) {
+    // The replica changed while it was read (GetWithInfo): nothing of it may stay.
+    if (put.ok()) (void)dst.store->Delete(blob);
+    return grow(blob + " on " + src.site->name() + ": it changed during the copy (" +
+                    src_error.message() + ")",
+                clock_.NowMs() + options_.growing_window_ms + Jitter(250));
+  }
   if (!put.ok()) {
-    if (!cs.source_error().ok()) return fault(cs.source_error(), true);
+    if (!src_error.ok()) return fault(src_error, true);
     if (put.status().IsAborted()) return fault(put.status(), false);
     if (put.status().code() == StatusCode::kDataLoss) {
       if (auto why = changed())
@@ -380,15 +393,13 @@ Migrator::SourceResult Migrator::CopyFrom(const TaskRecord& t, const ObjectRecor
     return fault(put.status().WithContext("copy " + src.site->name() + " -> " + dst.site->name()),
                  false);
   }
-  if (auto why = changed()) {
-    (void)dst.store->Delete(blob);
-    return grow(blob + " on " + src.site->name() + ": " + *why,
-                clock_.NowMs() + options_.growing_window_ms + Jitter(250));
-  }
   if (put->sha256 != obj.sha256 || put->size != obj.size || cs.bytes() != obj.size) {
     // The destination kept bytes that do not verify (or did not say what it hashed): remove
     // them, then retry.
     (void)dst.store->Delete(blob);
+    if (auto why = changed())
+      return grow(blob + " on " + src.site->name() + ": " + *why,
+                  clock_.NowMs() + options_.growing_window_ms + Jitter(250));
     corrupt_rejected_.Inc();
     return fault(
         Status::DataLoss("copy of " + t.object_key + " from " + src.site->name() +

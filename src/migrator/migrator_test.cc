@@ -42,6 +42,12 @@ class FaultyStore final : public ForwardingObjectStore {
     if (g.ok() && after_get) after_get(blob);
     return g;
   }
+  Result<BlobReader> GetWithInfo(const std::string& blob) override {
+    if (!down.ok()) return down;
+    auto g = inner_->GetWithInfo(blob);
+    if (g.ok() && after_get) after_get(blob);
+    return g;
+  }
   Result<PutResult> Put(const std::string& blob, ByteSource& data, const PutOptions& o) override {
     {
       std::lock_guard<std::mutex> lock(mu);

@@ -39,38 +39,46 @@ Status HoldbackVerifyingSource::Finish() {
   }
   char probe;
   auto more = inner_.Read(&probe, 1);
-  if (!more.ok()) {
-    failed_ = more.status();
-    return failed_;
-  }
+  if (!more.ok()) return more.status();  // the source's own error: not a verdict
   if (*more > 0)
     return fail("the data is longer than the " + std::to_string(size_) + " bytes expected");
   sha256_ = hashing_.Sha256Hex();
   md5_ = hashing_.Md5Hex();
   if (!expected_.empty() && sha256_ != expected_) {
     return fail("sha256 " + sha256_ + " does not match expected " + expected_ +
-                "; the last bytes were held back, nothing became visible");
+                (spoil_ ? "; the last bytes were spoiled so that the upload is refused"
+                        : "; the last bytes were held back, nothing became visible"));
   }
   verified_ = true;
   return Status::OK();
 }
 
 Result<size_t> HoldbackVerifyingSource::Read(char* buf, size_t n) {
-  DIM_RETURN_IF_ERROR(failed_);
-  const int64_t left = size_ - hashing_.bytes();
+  const int64_t left = size_ - hashing_.bytes() - padded_;
+  if (!failed_.ok()) {
+    if (!spoil_) return failed_;
+    // A short source, spoiled: zeros up to the size.
+    const size_t k =
+        static_cast<size_t>(std::min<int64_t>(std::max<int64_t>(left, 0), static_cast<int64_t>(n)));
+    std::memset(buf, 0, k);
+    padded_ += static_cast<int64_t>(k);
+    return k;
+  }
   if (left <= 0) {
     DIM_RETURN_IF_ERROR(Finish());
     return size_t{0};
   }
   if (n == 0) return size_t{0};
-  auto k =
-      hashing_.Read(buf, static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(n))));
-  if (!k.ok()) {
-    failed_ = k.status();
-    return failed_;
-  }
-  if (*k == 0 || hashing_.bytes() == size_) DIM_RETURN_IF_ERROR(Finish());
-  return *k;
+  DIM_ASSIGN_OR_RETURN(
+      size_t k,
+      hashing_.Read(buf, static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(n)))));
+  if (k > 0 && hashing_.bytes() < size_) return k;
+  Status s = Finish();  // the source ended early, or these are the last bytes
+  if (s.ok()) return k;
+  if (!spoil_ || failed_.ok()) return s;  // not spoiling, or the source's own error
+  if (k == 0) return Read(buf, n);        // short: zeros from here
+  buf[k - 1] ^= 0x01;
+  return k;
 }
 
 Result<size_t> LimitedSource::Read(char* buf, size_t n) {

@@ -61,19 +61,27 @@ class HashingSource final : public ByteSource {
 // long source or a mismatch fails that read with DataLoss (naming `what`) instead of serving the
 // last bytes, so an upload streaming from here never completes its body with bytes that do not
 // verify: the server never sees a whole request.
+// With spoil = true such a failure is recorded (failure()) and the body completed instead, with
+// one byte of the last read flipped (a short source padded with zeros): for an upload whose
+// payload is signed with expected_sha256, a server that checks it refuses the request, and one
+// that does not (and would keep a cut-off body anyway) answers with what it stored, so the
+// caller can remove it. An error of the inner source still fails the read.
 class HoldbackVerifyingSource final : public ByteSource {
  public:
   HoldbackVerifyingSource(ByteSource& inner, int64_t size, std::string expected_sha256,
-                          std::string what)
+                          std::string what, bool spoil = false)
       : inner_(inner),
         hashing_(inner),
         size_(size),
         expected_(std::move(expected_sha256)),
-        what_(std::move(what)) {}
+        what_(std::move(what)),
+        spoil_(spoil) {}
   Result<size_t> Read(char* buf, size_t n) override;
   // Checks the end (as the read that completes the bytes does); for a size of 0, or when the
   // consumer stopped asking at exactly `size` bytes.
   Status Finish();
+  // Why the bytes did not verify (DataLoss), OK otherwise.
+  const Status& failure() const { return failed_; }
   bool verified() const { return verified_; }
   int64_t bytes() const { return hashing_.bytes(); }
   // Hex digests of the bytes served; set once verified().
@@ -86,7 +94,9 @@ class HoldbackVerifyingSource final : public ByteSource {
   int64_t size_;
   std::string expected_;
   std::string what_;
+  bool spoil_;
   bool verified_ = false;
+  int64_t padded_ = 0;  // zeros served after a short source (spoil)
   Status failed_;
   std::string sha256_, md5_;
 };

@@ -93,6 +93,37 @@ TEST(HoldbackVerifyingSourceTest, TheReadThatWouldCompleteABadBodyFailsInstead) 
   }
 }
 
+TEST(HoldbackVerifyingSourceTest, SpoilingCompletesTheBodyWithBytesThatCannotVerify) {
+  const std::string data = ReferencePattern(10000, 7);
+  std::string corrupt = data;
+  corrupt[5000] ^= 1;
+  for (size_t chunk : {size_t{1}, size_t{333}, size_t{1} << 20}) {
+    StringSource inner(corrupt);
+    HoldbackVerifyingSource v(inner, 10000, Sha256::Hex(data), "w", /*spoil=*/true);
+    auto [got, st] = Consume(v, chunk);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_EQ(got.size(), data.size());
+    EXPECT_NE(Sha256::Hex(got), Sha256::Hex(data));
+    EXPECT_NE(got, corrupt);  // the last read was spoiled too
+    EXPECT_EQ(v.failure().code(), StatusCode::kDataLoss);
+    EXPECT_FALSE(v.verified());
+  }
+  // A short source is padded to the size; a good one is served as it is.
+  StringSource short_src(data.substr(0, 4000));
+  HoldbackVerifyingSource s(short_src, 10000, Sha256::Hex(data), "w", true);
+  auto [padded, st2] = Consume(s, 1024);
+  ASSERT_TRUE(st2.ok());
+  EXPECT_EQ(padded.size(), 10000u);
+  EXPECT_NE(s.failure().message().find("ended after 4000 of 10000"), std::string::npos);
+  StringSource good(data);
+  HoldbackVerifyingSource g(good, 10000, Sha256::Hex(data), "w", true);
+  auto [same, st3] = Consume(g, 4096);
+  ASSERT_TRUE(st3.ok());
+  EXPECT_TRUE(same == data);
+  EXPECT_TRUE(g.failure().ok());
+  EXPECT_TRUE(g.verified());
+}
+
 TEST(HoldbackVerifyingSourceTest, ShortLongAndFailingSourcesNeverComplete) {
   const std::string data = ReferencePattern(1000, 9);
   {

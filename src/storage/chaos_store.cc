@@ -115,6 +115,18 @@ Result<std::unique_ptr<ByteSource>> ChaosStore::Get(const std::string& blob,
                                                     std::optional<ByteRange> range) {
   DIM_ASSIGN_OR_RETURN(SiteChaos c, Inject("get"));
   DIM_ASSIGN_OR_RETURN(auto src, inner_->Get(blob, range));
+  return Reading(std::move(src), c);
+}
+
+Result<BlobReader> ChaosStore::GetWithInfo(const std::string& blob) {
+  DIM_ASSIGN_OR_RETURN(SiteChaos c, Inject("get"));
+  DIM_ASSIGN_OR_RETURN(auto r, inner_->GetWithInfo(blob));
+  r.body = Reading(std::move(r.body), c);
+  return r;
+}
+
+std::unique_ptr<ByteSource> ChaosStore::Reading(std::unique_ptr<ByteSource> src,
+                                                const SiteChaos& c) {
   if (c.corrupt_fraction > 0) {
     src = std::make_unique<CorruptingSource>(std::move(src), c.corrupt_fraction, NextSeed());
   }

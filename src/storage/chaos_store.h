@@ -30,6 +30,7 @@ class ChaosStore final : public ForwardingObjectStore {
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override;
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override;
+  Result<BlobReader> GetWithInfo(const std::string& blob) override;
   Result<PutResult> Put(const std::string& blob, ByteSource& data,
                         const PutOptions& options) override;
   Status Delete(const std::string& blob) override;
@@ -51,6 +52,8 @@ class ChaosStore final : public ForwardingObjectStore {
              uint64_t seed, RetryPolicy::Sleeper sleep);
   // Latency, failure and throttling for one call; returns the chaos in force.
   Result<SiteChaos> Inject(const char* op);
+  // A read stream under the chaos `c` (corruption, failure mid-way).
+  std::unique_ptr<ByteSource> Reading(std::unique_ptr<ByteSource> src, const SiteChaos& c);
   double Uniform();
   uint64_t NextSeed();
 

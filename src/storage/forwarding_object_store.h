@@ -25,6 +25,9 @@ class ForwardingObjectStore : public ObjectStore {
                                           std::optional<ByteRange> range) override {
     return inner_->Get(blob, range);
   }
+  Result<BlobReader> GetWithInfo(const std::string& blob) override {
+    return inner_->GetWithInfo(blob);
+  }
   Result<PutResult> Put(const std::string& blob, ByteSource& data,
                         const PutOptions& options) override {
     return inner_->Put(blob, data, options);

@@ -77,6 +77,20 @@ Result<std::unique_ptr<ByteSource>> RangedGet(const std::optional<ByteRange>& ra
   return e;
 }
 
+Result<BlobReader> WholeBlobFromAnswer(HttpClient::Streamed answer, const std::string& blob,
+                                       const std::string& what,
+                                       const std::function<Status(const HttpResponse&)>& error) {
+  if (answer.response.status == 200) {
+    BlobReader r;
+    r.info = ObjectInfoFromHead(answer.response, blob);
+    r.body = std::move(answer.body);
+    return r;
+  }
+  Status e = error(answer.response);
+  if (e.code() == StatusCode::kNotFound) return Status::NotFound(what + ": no such blob");
+  return e;
+}
+
 ObjectInfo ObjectInfoFromHead(const HttpResponse& head, const std::string& blob) {
   ObjectInfo info;
   info.name = blob;

@@ -42,6 +42,13 @@ struct RangedGetCalls {
 Result<std::unique_ptr<ByteSource>> RangedGet(const std::optional<ByteRange>& range,
                                               const std::string& what, const RangedGetCalls& calls);
 
+// A backend's answer to a GET of the whole blob as GetWithInfo's result: a 200's stream with the
+// ObjectInfo of its headers (the backend fills in the etag); NotFound as "WHAT: no such blob";
+// any other answer mapped by `error`.
+Result<BlobReader> WholeBlobFromAnswer(HttpClient::Streamed answer, const std::string& blob,
+                                       const std::string& what,
+                                       const std::function<Status(const HttpResponse&)>& error);
+
 // name, size (Content-Length) and mtime (Last-Modified) of a 200 answer to HEAD; the backend
 // fills in the etag.
 ObjectInfo ObjectInfoFromHead(const HttpResponse& head, const std::string& blob);

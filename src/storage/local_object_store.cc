@@ -25,8 +25,21 @@ class FileSource final : public ByteSource {
  public:
   FileSource(int fd, int64_t left, std::string site) : fd_(fd), left_(left), site_(std::move(site)) {}
   ~FileSource() override { ::close(fd_); }
+  // At the end, checks that the file is still the one `opened` describes, at `path`, unchanged.
+  void Watch(fs::path path, std::string blob, const struct stat& opened) {
+    watch_ = true;
+    path_ = std::move(path);
+    blob_ = std::move(blob);
+    opened_ = opened;
+  }
   Result<size_t> Read(char* buf, size_t n) override {
-    if (left_ <= 0) return size_t{0};
+    if (left_ <= 0) {
+      if (watch_) {
+        watch_ = false;
+        DIM_RETURN_IF_ERROR(CheckUnchanged());
+      }
+      return size_t{0};
+    }
     size_t want = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
     for (;;) {
       ssize_t k = ::read(fd_, buf, want);
@@ -34,11 +47,39 @@ class FileSource final : public ByteSource {
       if (k < 0) return Status::Unavailable("site " + site_ + ": read: " + std::strerror(errno));
       left_ -= k;
       if (k == 0) left_ = 0;  // file shrank under us; the checksum will tell
+      if (k == 0 && watch_) {
+        watch_ = false;
+        DIM_RETURN_IF_ERROR(CheckUnchanged());
+      }
       return static_cast<size_t>(k);
     }
   }
 
  private:
+  Status CheckUnchanged() const {
+    auto changed = [&](const std::string& how) {
+      return Status::FailedPrecondition("site " + site_ + ": " + blob_ + " " + how +
+                                        " while it was being read");
+    };
+    struct stat now;
+    if (::fstat(fd_, &now) != 0) return changed("could not be checked (fstat failed)");
+    if (now.st_size != opened_.st_size || now.st_mtim.tv_sec != opened_.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != opened_.st_mtim.tv_nsec) {
+      return changed("changed (" + std::to_string(opened_.st_size) + " -> " +
+                     std::to_string(now.st_size) + " bytes)");
+    }
+    struct stat at_path;
+    if (::stat(path_.c_str(), &at_path) != 0) return changed("disappeared");
+    if (at_path.st_ino != opened_.st_ino || at_path.st_dev != opened_.st_dev) {
+      return changed("was replaced");
+    }
+    return Status::OK();
+  }
+
+  bool watch_ = false;
+  fs::path path_;
+  std::string blob_;
+  struct stat opened_ {};
   int fd_;
   int64_t left_;
   std::string site_;
@@ -116,9 +157,9 @@ Result<std::optional<ObjectInfo>> LocalObjectStore::Head(const std::string& blob
   return std::optional<ObjectInfo>(info);
 }
 
-Result<std::unique_ptr<ByteSource>> LocalObjectStore::Get(const std::string& blob,
-                                                          std::optional<ByteRange> range) {
-  int fd = ::open(PathOf(blob).c_str(), O_RDONLY | O_CLOEXEC);
+Result<int> LocalObjectStore::OpenForRead(const fs::path& path, const std::string& blob,
+                                          struct stat* st) const {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR || err == EISDIR) {
@@ -126,11 +167,17 @@ Result<std::unique_ptr<ByteSource>> LocalObjectStore::Get(const std::string& blo
     }
     return ErrnoError("open " + blob, err);
   }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
     ::close(fd);
     return Error(StatusCode::kNotFound, "no blob " + blob);
   }
+  return fd;
+}
+
+Result<std::unique_ptr<ByteSource>> LocalObjectStore::Get(const std::string& blob,
+                                                          std::optional<ByteRange> range) {
+  struct stat st;
+  DIM_ASSIGN_OR_RETURN(int fd, OpenForRead(PathOf(blob), blob, &st));
   int64_t size = st.st_size;
   int64_t offset = 0, length = size;
   if (range) {
@@ -150,6 +197,21 @@ Result<std::unique_ptr<ByteSource>> LocalObjectStore::Get(const std::string& blo
   }
   ::posix_fadvise(fd, offset, length, POSIX_FADV_SEQUENTIAL);
   return std::unique_ptr<ByteSource>(new FileSource(fd, length, name_));
+}
+
+Result<BlobReader> LocalObjectStore::GetWithInfo(const std::string& blob) {
+  const fs::path path = PathOf(blob);
+  struct stat st;
+  DIM_ASSIGN_OR_RETURN(int fd, OpenForRead(path, blob, &st));
+  ::posix_fadvise(fd, 0, st.st_size, POSIX_FADV_SEQUENTIAL);
+  BlobReader r;
+  r.info.name = blob;
+  r.info.size = st.st_size;
+  r.info.mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  auto src = std::make_unique<FileSource>(fd, st.st_size, name_);
+  src->Watch(path, blob, st);
+  r.body = std::move(src);
+  return r;
 }
 
 Result<std::pair<fs::path, PutResult>> LocalObjectStore::WriteTemp(ByteSource& data,

@@ -6,6 +6,8 @@
 // coexist; the second put fails with FailedPrecondition.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -22,6 +24,8 @@ class LocalObjectStore final : public ObjectStore {
 
   const std::string& name() const override { return name_; }
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override;
+  // The stream checks at its end that the file was not changed or replaced (FailedPrecondition).
+  Result<BlobReader> GetWithInfo(const std::string& blob) override;
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override;
   Result<PutResult> Put(const std::string& blob, ByteSource& data, const PutOptions& options) override;
@@ -43,6 +47,9 @@ class LocalObjectStore final : public ObjectStore {
       : name_(std::move(name)), root_(std::move(root)) {}
   Status Error(StatusCode code, const std::string& what) const;
   Status ErrnoError(const std::string& what, int err) const;
+  // An open descriptor of the regular file at `path` (NotFound if there is none) and its stat.
+  Result<int> OpenForRead(const std::filesystem::path& path, const std::string& blob,
+                          struct stat* st) const;
   // Streams `data` into a new temp file; returns its path and digests.
   // md5: also compute PutResult::md5 (otherwise left empty).
   Result<std::pair<std::filesystem::path, PutResult>> WriteTemp(ByteSource& data, bool md5 = true);

@@ -25,6 +25,12 @@ struct ObjectInfo {
   std::string etag;  // backend's ETag when it has one
 };
 
+// A whole blob as a stream, with what the store said of it in the same answer.
+struct BlobReader {
+  ObjectInfo info;
+  std::unique_ptr<ByteSource> body;
+};
+
 struct ByteRange {
   int64_t offset = 0;
   int64_t length = -1;  // -1: to the end
@@ -69,6 +75,13 @@ class ObjectStore {
   // starts past the end.
   virtual Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                                   std::optional<ByteRange> range = std::nullopt) = 0;
+  // The whole blob as a stream together with its size, mtime and etag from the same answer (one
+  // round trip where Head + Get take two, and no window between the look and the read). NotFound
+  // if missing. The bytes are those of the version `info` describes: S3, GCS and Azure serve a GET
+  // from one version even if the blob is overwritten meanwhile, and a backend that can see the
+  // blob change under a read (a local file written in place or replaced) fails the read that
+  // would end the stream with FailedPrecondition instead of serving a mix.
+  virtual Result<BlobReader> GetWithInfo(const std::string& blob) = 0;
   // Writes the whole stream as the blob, atomically: readers see the old bytes or all the new.
   virtual Result<PutResult> Put(const std::string& blob, ByteSource& data,
                                 const PutOptions& options) = 0;

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 
 #include "storage/local_object_store.h"
 #include "storage/object_store_contract.h"
@@ -69,6 +71,42 @@ TEST(LocalObjectStoreTest, EmptyDirectoriesAreRemovedOnDelete) {
   ASSERT_TRUE(store->Put("demo/x/y/z@1", a, {}).ok());
   ASSERT_TRUE(store->Delete("demo/x/y/z@1").ok());
   EXPECT_FALSE(std::filesystem::exists(root / "demo"));
+  std::filesystem::remove_all(root);
+}
+
+TEST(LocalObjectStoreTest, GetWithInfoFailsTheEndOfAReadWhoseFileChanged) {
+  auto root = FreshDir("gwi");
+  auto store = LocalObjectStore::Make("aws", root).value();
+  auto put = [&](const std::string& blob, const std::string& data) {
+    StringSource s(data);
+    ASSERT_TRUE(store->Put(blob, s, {}).ok());
+  };
+  auto read_after = [&](const std::string& blob, const std::function<void()>& meanwhile) {
+    auto r = store->GetWithInfo(blob);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return Status(r.status());
+    meanwhile();
+    return ReadAll(*r->body).status();
+  };
+  put("a@1", "0123456789");
+  // Unchanged: the bytes, then the end.
+  EXPECT_TRUE(read_after("a@1", [] {}).ok());
+  // Appended to in place (a growing file).
+  Status s =
+      read_after("a@1", [&] { std::ofstream(store->PathOf("a@1"), std::ios::app) << "more"; });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("changed (10 -> 14 bytes) while it was being read"), std::string::npos)
+      << s.ToString();
+  EXPECT_NE(s.message().find("site aws"), std::string::npos) << s.ToString();
+  // Replaced by another put, and removed.
+  put("b@1", "first");
+  s = read_after("b@1", [&] { put("b@1", "other"); });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("was replaced"), std::string::npos) << s.ToString();
+  put("c@1", "gone soon");
+  s = read_after("c@1", [&] { ASSERT_TRUE(store->Delete("c@1").ok()); });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("disappeared"), std::string::npos) << s.ToString();
   std::filesystem::remove_all(root);
 }
 

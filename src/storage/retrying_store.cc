@@ -106,6 +106,14 @@ Result<std::unique_ptr<ByteSource>> RetryingStore::Get(const std::string& blob,
   return std::unique_ptr<ByteSource>(new ResumingSource(*this, blob, range, std::move(first)));
 }
 
+Result<BlobReader> RetryingStore::GetWithInfo(const std::string& blob) {
+  DIM_ASSIGN_OR_RETURN(
+      auto first, policy_->Run([&] { return inner_->GetWithInfo(blob); }, nullptr, Observer()));
+  first.body = std::unique_ptr<ByteSource>(
+      new ResumingSource(*this, blob, std::nullopt, std::move(first.body)));
+  return first;
+}
+
 Result<PutResult> RetryingStore::Put(const std::string& blob, ByteSource& data,
                                      const PutOptions& options) {
   CountingSource counted(data);

@@ -4,7 +4,8 @@
 //   - Put and UploadPart are retried only while the caller's stream has not been read from (a
 //     stream cannot be rewound); once bytes went out, the error is returned. Backends that
 //     buffer a part retry that part themselves.
-//   - Get is retried while opening, and a stream that breaks mid-way resumes with a ranged Get
+//   - Get and GetWithInfo are retried while opening, and a stream that breaks mid-way resumes with
+//   a ranged Get
 //     from where it stopped. That assumes the blob did not change meanwhile, which holds for the
 //     engine's generation-unique blob names; readers verify checksums in any case.
 // Each retry counts in dim_storage_retries_total{site,code} when a registry is given.
@@ -27,6 +28,7 @@ class RetryingStore final : public ForwardingObjectStore {
                                              MetricsRegistry* metrics = nullptr);
 
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override;
+  Result<BlobReader> GetWithInfo(const std::string& blob) override;
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override;
   Result<PutResult> Put(const std::string& blob, ByteSource& data,

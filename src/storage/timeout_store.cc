@@ -176,6 +176,7 @@ class QueueSource final : public ByteSource {
 struct Prefetch : ChunkQueue {
   bool opened = false;
   std::optional<Status> open_error;
+  ObjectInfo info;  // GetWithInfo's
 };
 
 void ReaderLoop(const std::shared_ptr<Prefetch>& p, std::unique_ptr<ByteSource> src) {
@@ -322,19 +323,23 @@ Result<std::optional<ObjectInfo>> TimeoutStore::Head(const std::string& blob) {
   return std::move(*r);
 }
 
-Result<std::unique_ptr<ByteSource>> TimeoutStore::Get(const std::string& blob,
-                                                      std::optional<ByteRange> range) {
+Result<BlobReader> TimeoutStore::ReadAhead(const std::string& blob,
+                                           std::function<Result<BlobReader>(ObjectStore&)> open) {
   auto p = std::make_shared<Prefetch>();
   // One thread opens the stream, then keeps reading ahead.
-  std::thread([p, s = inner_, blob, range] {
-    auto opened = s->Get(blob, range);
+  std::thread([p, s = inner_, open = std::move(open)] {
+    auto opened = open(*s);
     {
       std::lock_guard<std::mutex> lock(p->mu);
       p->opened = true;
-      if (!opened.ok()) p->open_error = opened.status();
+      if (!opened.ok()) {
+        p->open_error = opened.status();
+      } else {
+        p->info = opened->info;
+      }
     }
     p->cv.notify_all();
-    if (opened.ok()) ReaderLoop(p, std::move(opened).value());
+    if (opened.ok()) ReaderLoop(p, std::move(opened->body));
   }).detach();
   std::unique_lock<std::mutex> lock(p->mu);
   if (!p->cv.wait_for(lock, Ms(timeout_ms_), [&] { return p->opened; })) {
@@ -342,9 +347,25 @@ Result<std::unique_ptr<ByteSource>> TimeoutStore::Get(const std::string& blob,
     return Late(name(), "GET " + blob, timeout_ms_);
   }
   if (p->open_error) return *p->open_error;
+  BlobReader r;
+  r.info = p->info;
   lock.unlock();
-  return std::unique_ptr<ByteSource>(
+  r.body = std::unique_ptr<ByteSource>(
       new QueueSource(p, timeout_ms_, "site " + name() + ": reading " + blob + " stalled"));
+  return r;
+}
+
+Result<std::unique_ptr<ByteSource>> TimeoutStore::Get(const std::string& blob,
+                                                      std::optional<ByteRange> range) {
+  DIM_ASSIGN_OR_RETURN(auto r, ReadAhead(blob, [blob, range](ObjectStore& s) -> Result<BlobReader> {
+                         DIM_ASSIGN_OR_RETURN(auto body, s.Get(blob, range));
+                         return BlobReader{{}, std::move(body)};
+                       }));
+  return std::move(r.body);
+}
+
+Result<BlobReader> TimeoutStore::GetWithInfo(const std::string& blob) {
+  return ReadAhead(blob, [blob](ObjectStore& s) { return s.GetWithInfo(blob); });
 }
 
 Result<PutResult> TimeoutStore::Put(const std::string& blob, ByteSource& data,

@@ -3,7 +3,8 @@
 // DeadlineExceeded naming the site and the call, and the abandoned call finishes in the
 // background with its result discarded. Streams are judged by progress, never by total time, so
 // a large transfer that keeps moving is not cut off however long it takes:
-//   - Get: a reader thread stays up to two chunks ahead; Read fails only when no chunk arrived
+//   - Get, GetWithInfo: a reader thread stays up to two chunks ahead; Read fails only when no chunk
+//   arrived
 //     for the timeout.
 //   - Put / UploadPart: the caller's bytes are handed to the backend through a two-chunk pipe;
 //     the call fails when the backend takes no bytes for the timeout, or has not finished within
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +31,7 @@ class TimeoutStore final : public ObjectStore {
 
   const std::string& name() const override { return inner_->name(); }
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override;
+  Result<BlobReader> GetWithInfo(const std::string& blob) override;
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override;
   Result<PutResult> Put(const std::string& blob, ByteSource& data,
@@ -54,6 +57,9 @@ class TimeoutStore final : public ObjectStore {
  private:
   TimeoutStore(std::shared_ptr<ObjectStore> inner, int64_t timeout_ms);
   Status CheckNoAbandonedWrite(const std::string& blob) const;
+  // Opens with `open` on a helper thread within the timeout, then reads ahead on it.
+  Result<BlobReader> ReadAhead(const std::string& blob,
+                               std::function<Result<BlobReader>(ObjectStore&)> open);
 
   std::shared_ptr<ObjectStore> inner_;
   int64_t timeout_ms_;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -60,21 +61,19 @@ class FaultInjector final : public ObjectStore {
   }
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override {
-    DIM_RETURN_IF_ERROR(Inject());
-    if (Chance(stall_fraction.load())) {
-      ++stalled;
-      SleepMs(stall_ms.load());
-    }
+    DIM_RETURN_IF_ERROR(BeforeGet());
     DIM_ASSIGN_OR_RETURN(auto in, inner_->Get(blob, range));
-    int64_t flip_at = -1;
-    if (Chance(corrupt_fraction.load())) {
+    return Faulty(std::move(in), [&] {
       auto info = inner_->Head(blob);
-      int64_t size = info.ok() && *info ? (*info)->size : 1;
-      flip_at = static_cast<int64_t>(Uniform() * static_cast<double>(std::max<int64_t>(1, size)));
-      ++corrupted_gets;
-    }
-    return std::unique_ptr<ByteSource>(
-        std::make_unique<FaultySource>(std::move(in), *this, flip_at));
+      return info.ok() && *info ? (*info)->size : 1;
+    });
+  }
+  Result<BlobReader> GetWithInfo(const std::string& blob) override {
+    DIM_RETURN_IF_ERROR(BeforeGet());
+    DIM_ASSIGN_OR_RETURN(auto r, inner_->GetWithInfo(blob));
+    const int64_t size = r.info.size;
+    r.body = Faulty(std::move(r.body), [size] { return size; });
+    return r;
   }
   Result<PutResult> Put(const std::string& blob, ByteSource& data,
                         const PutOptions& options) override {
@@ -92,6 +91,24 @@ class FaultInjector final : public ObjectStore {
   Status Delete(const std::string& blob) override {
     DIM_RETURN_IF_ERROR(Inject());
     return inner_->Delete(blob);
+  }
+  Status BeforeGet() {
+    DIM_RETURN_IF_ERROR(Inject());
+    if (Chance(stall_fraction.load())) {
+      ++stalled;
+      SleepMs(stall_ms.load());
+    }
+    return Status::OK();
+  }
+  // A read stream with this injector's faults; a corrupt one flips a byte within size().
+  std::unique_ptr<ByteSource> Faulty(std::unique_ptr<ByteSource> in,
+                                     const std::function<int64_t()>& size) {
+    int64_t flip_at = -1;
+    if (Chance(corrupt_fraction.load())) {
+      flip_at = static_cast<int64_t>(Uniform() * static_cast<double>(std::max<int64_t>(1, size())));
+      ++corrupted_gets;
+    }
+    return std::make_unique<FaultySource>(std::move(in), *this, flip_at);
   }
   Result<ListPage> List(const std::string& p, const std::string& t, int max) override {
     return inner_->List(p, t, max);

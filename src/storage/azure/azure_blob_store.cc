@@ -221,6 +221,25 @@ Result<std::unique_ptr<ByteSource>> AzureBlobStore::Get(const std::string& blob,
   return RangedGet(range, what, calls);
 }
 
+Result<BlobReader> AzureBlobStore::GetWithInfo(const std::string& blob) {
+  const std::string what = What("get", blob);
+  Call c;
+  c.method = "GET";
+  c.blob = blob;
+  DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
+  auto answer = http_->Open(req);
+  if (!answer.ok()) return answer.status().WithContext("site " + o_.site);
+  std::string raw;
+  std::string etag;
+  if (Base64Decode(answer->response.Header("content-md5"), &raw) && raw.size() == 16)
+    etag = HexEncode(raw);  // as Head reports it
+  DIM_ASSIGN_OR_RETURN(
+      auto r, WholeBlobFromAnswer(std::move(answer).value(), blob, what,
+                                  [&](const HttpResponse& e) { return ErrorFrom(e, what); }));
+  r.info.etag = std::move(etag);
+  return r;
+}
+
 Result<std::string> AzureBlobStore::PutBlock(const std::string& blob, const std::string& block_id,
                                              std::string_view data) {
   Call c;

@@ -58,6 +58,7 @@ class AzureBlobStore final : public ObjectStore {
 
   const std::string& name() const override { return o_.site; }
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override;
+  Result<BlobReader> GetWithInfo(const std::string& blob) override;
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override;
   Result<PutResult> Put(const std::string& blob, ByteSource& data,

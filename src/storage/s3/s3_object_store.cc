@@ -261,6 +261,20 @@ Result<std::unique_ptr<ByteSource>> S3ObjectStore::Get(const std::string& blob,
   return RangedGet(range, what, calls);
 }
 
+Result<BlobReader> S3ObjectStore::GetWithInfo(const std::string& blob) {
+  const std::string what = What("get", blob);
+  Call c;
+  c.method = "GET";
+  c.key = blob;
+  DIM_ASSIGN_OR_RETURN(auto answer, Open(c));
+  std::string etag = StripQuotes(answer.response.Header("etag"));
+  DIM_ASSIGN_OR_RETURN(
+      auto r, WholeBlobFromAnswer(std::move(answer), blob, what,
+                                  [&](const HttpResponse& e) { return ErrorFrom(e, what); }));
+  r.info.etag = std::move(etag);
+  return r;
+}
+
 Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_view data,
                                            const PutOptions& options, std::string sha256_hex,
                                            std::optional<std::string> md5_raw) {
@@ -313,15 +327,31 @@ Result<PutResult> S3ObjectStore::PutStreamed(const std::string& blob, ByteSource
   const std::string what = What("put", blob);
   // A streamed body cannot be sent twice, so a missing bucket is created before, not after.
   if (o_.create_bucket && !bucket_known_.load()) DIM_RETURN_IF_ERROR(EnsureBucket());
-  HoldbackVerifyingSource v(data, options.size, options.expected_sha256, what);
+  // Bytes that do not verify are spoiled rather than cut off: S3 refuses a body that does not
+  // hash to the signed payload hash, and a server that keeps a cut-off body (s3rver writes in
+  // place) answers instead, so its copy can be removed.
+  HoldbackVerifyingSource v(data, options.size, options.expected_sha256, what, /*spoil=*/true);
   Call c;
   c.method = "PUT";
   c.key = blob;
   c.headers = WriteHeaders(options);
   c.stream = &v;
   c.length = options.size;
-  c.payload_hash = options.expected_sha256;  // S3 refuses a body that does not hash to it
+  c.payload_hash = options.expected_sha256;
   DIM_ASSIGN_OR_RETURN(auto r, Send(c));
+  if (!v.failure().ok()) {
+    if (r.status < 200 || r.status > 299) return v.failure();  // refused: nothing was stored
+    Status d = Delete(blob);
+    if (!d.ok()) {
+      return v.failure().WithContext(
+          "the endpoint kept the spoiled body (it does not check "
+          "signed payloads) and removing it failed: " +
+          d.ToString());
+    }
+    return Status::DataLoss(v.failure().message() +
+                            " (the endpoint kept the spoiled body: it does not check signed "
+                            "payloads; it was deleted)");
+  }
   if (r.status != 200) {
     if (r.status == 404) bucket_known_ = false;  // NoSuchBucket: look again next time
     return ErrorFrom(r, what);

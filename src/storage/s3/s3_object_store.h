@@ -7,10 +7,11 @@
 //     verifies it; GCS also gets Content-MD5); its MD5 is computed as the bytes go out and
 //     checked against the ETag. An object of known size up to single_put_max whose checksum the
 //     caller gives (PutOptions::expected_sha256, as every migrator copy does) goes in one PUT
-//     streamed from the caller (s3 flavor): signed with that SHA-256, its last bytes held back
-//     until the stream verifies (HoldbackVerifyingSource), so it costs one chunk of memory and the
-//     server one pass, and a mismatch never completes the request. Larger ones go as a
-//     multipart upload with upload_concurrency
+//     streamed from the caller (s3 flavor), signed with that SHA-256: one chunk of memory and
+//     one pass on the server. Its last bytes go out only once the stream verified
+//     (HoldbackVerifyingSource); if it did not, they are spoiled so that S3 refuses the body,
+//     and a server that does not check signed payloads and keeps it (s3rver) has it deleted
+//     before Put returns DataLoss. Larger ones go as a multipart upload with upload_concurrency
 //     parts in flight, each part with Content-MD5 and UNSIGNED-PAYLOAD (its MD5 computed on the
 //     uploading thread and checked against the part's ETag). Memory is about
 //     part_size x upload_concurrency, whatever the object's size. A buffered request that fails
@@ -73,6 +74,7 @@ class S3ObjectStore final : public ObjectStore {
   Result<std::optional<ObjectInfo>> Head(const std::string& blob) override;
   Result<std::unique_ptr<ByteSource>> Get(const std::string& blob,
                                           std::optional<ByteRange> range) override;
+  Result<BlobReader> GetWithInfo(const std::string& blob) override;
   Result<PutResult> Put(const std::string& blob, ByteSource& data,
                         const PutOptions& options) override;
   Status Delete(const std::string& blob) override;

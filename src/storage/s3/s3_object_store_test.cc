@@ -63,6 +63,11 @@ class FakeS3 {
     std::lock_guard<std::mutex> l(mu_);
     return objects_;
   }
+  // From now on the payload hash is not checked (like s3rver).
+  void AcceptAnyPayload() {
+    std::lock_guard<std::mutex> l(mu_);
+    lax_payload_ = true;
+  }
   // The next single PUT stores (and answers the ETag of) its body with one byte changed.
   void CorruptNextPut() {
     std::lock_guard<std::mutex> l(mu_);
@@ -85,7 +90,8 @@ class FakeS3 {
     for (const auto& h : auth->signed_headers)
       in.headers.emplace_back(h, req.get_header_value(h.c_str()));
     in.payload_hash = req.get_header_value("x-amz-content-sha256");
-    if (in.payload_hash != sigv4::kUnsignedPayload && in.payload_hash != Sha256::Hex(req.body))
+    if (!lax_payload_ && in.payload_hash != sigv4::kUnsignedPayload &&
+        in.payload_hash != Sha256::Hex(req.body))
       return false;
     std::string amz_date = req.get_header_value("x-amz-date");
     std::string scope = sigv4::Scope(auth->date8, auth->region, auth->service);
@@ -219,6 +225,7 @@ class FakeS3 {
   std::map<std::string, std::string> objects_;
   std::map<int, std::string> parts_;
   bool corrupt_next_put_ = false;
+  bool lax_payload_ = false;
 };
 
 class S3ObjectStoreTest : public ::testing::Test {
@@ -327,13 +334,14 @@ TEST_F(S3ObjectStoreTest, KnownSizeWithAChecksumGoesUpInOneStreamedPutBelowTheCu
   EXPECT_TRUE(seen[0].signature_ok);
   EXPECT_EQ(seen[0].headers.at("x-amz-content-sha256"), po.expected_sha256);
 
-  // Bytes that do not hash to the checksum: the last ones are held back, the request never
-  // completes, nothing is stored.
+  // Bytes that do not hash to the checksum: the last ones are spoiled, so the server (which
+  // checks the signed payload hash) refuses the request; nothing is stored.
   PatternSource wrong(11 << 20, 4);
   auto bad = s->Put("bad@1", wrong, po);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss) << bad.status().ToString();
-  EXPECT_NE(bad.status().message().find("held back"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("spoiled"), std::string::npos) << bad.status().ToString();
+  EXPECT_FALSE(fake_.seen().back().signature_ok);  // the whole (spoiled) body went out
   // A source shorter than the size it was announced with: the same.
   StringSource short_src(bytes.substr(0, 6 << 20));
   auto shrt = s->Put("short@1", short_src, po);
@@ -341,6 +349,16 @@ TEST_F(S3ObjectStoreTest, KnownSizeWithAChecksumGoesUpInOneStreamedPutBelowTheCu
   EXPECT_EQ(shrt.status().code(), StatusCode::kDataLoss) << shrt.status().ToString();
   EXPECT_EQ(fake_.objects().count("bad@1"), 0u);
   EXPECT_EQ(fake_.objects().count("short@1"), 0u);
+  // A server that does not check signed payloads (s3rver) keeps the spoiled body: it is deleted.
+  fake_.AcceptAnyPayload();
+  PatternSource wrong_again(11 << 20, 4);
+  auto kept = s->Put("kept@1", wrong_again, po);
+  ASSERT_FALSE(kept.ok());
+  EXPECT_EQ(kept.status().code(), StatusCode::kDataLoss) << kept.status().ToString();
+  EXPECT_NE(kept.status().message().find("it was deleted"), std::string::npos)
+      << kept.status().ToString();
+  EXPECT_EQ(fake_.objects().count("kept@1"), 0u);
+  EXPECT_EQ(fake_.seen().back().method, "DELETE");
 
   // Above the cutoff, or without a checksum to verify, it is a multipart upload as before.
   const size_t before = fake_.seen().size();
