@@ -43,7 +43,7 @@ Status HoldbackVerifyingSource::Finish() {
   if (*more > 0)
     return fail("the data is longer than the " + std::to_string(size_) + " bytes expected");
   sha256_ = hashing_.Sha256Hex();
-  md5_ = hashing_.Md5Hex();
+  if (md5_on_) md5_ = hashing_.Md5Hex();
   if (!expected_.empty() && sha256_ != expected_) {
     return fail("sha256 " + sha256_ + " does not match expected " + expected_ +
                 (spoil_ ? "; the last bytes were spoiled so that the upload is refused"

@@ -65,17 +65,19 @@ class HashingSource final : public ByteSource {
 // one byte of the last read flipped (a short source padded with zeros): for an upload whose
 // payload is signed with expected_sha256, a server that checks it refuses the request, and one
 // that does not (and would keep a cut-off body anyway) answers with what it stored, so the
-// caller can remove it. An error of the inner source still fails the read.
+// caller can remove it. An error of the inner source still fails the read. md5 = false: SHA-256
+// only.
 class HoldbackVerifyingSource final : public ByteSource {
  public:
   HoldbackVerifyingSource(ByteSource& inner, int64_t size, std::string expected_sha256,
-                          std::string what, bool spoil = false)
+                          std::string what, bool spoil = false, bool md5 = true)
       : inner_(inner),
-        hashing_(inner),
+        hashing_(inner, md5),
         size_(size),
         expected_(std::move(expected_sha256)),
         what_(std::move(what)),
-        spoil_(spoil) {}
+        spoil_(spoil),
+        md5_on_(md5) {}
   Result<size_t> Read(char* buf, size_t n) override;
   // Checks the end (as the read that completes the bytes does); for a size of 0, or when the
   // consumer stopped asking at exactly `size` bytes.
@@ -84,7 +86,7 @@ class HoldbackVerifyingSource final : public ByteSource {
   const Status& failure() const { return failed_; }
   bool verified() const { return verified_; }
   int64_t bytes() const { return hashing_.bytes(); }
-  // Hex digests of the bytes served; set once verified().
+  // Hex digests of the bytes served; set once verified() (md5: empty when not computed).
   const std::string& sha256_hex() const { return sha256_; }
   const std::string& md5_hex() const { return md5_; }
 
@@ -95,6 +97,7 @@ class HoldbackVerifyingSource final : public ByteSource {
   std::string expected_;
   std::string what_;
   bool spoil_;
+  bool md5_on_;
   bool verified_ = false;
   int64_t padded_ = 0;  // zeros served after a short source (spoil)
   Status failed_;

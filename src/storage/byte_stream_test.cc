@@ -122,6 +122,14 @@ TEST(HoldbackVerifyingSourceTest, SpoilingCompletesTheBodyWithBytesThatCannotVer
   EXPECT_TRUE(same == data);
   EXPECT_TRUE(g.failure().ok());
   EXPECT_TRUE(g.verified());
+  EXPECT_EQ(g.md5_hex(), Md5::Hex(data));
+  // Without MD5: SHA-256 only.
+  StringSource good2(data);
+  HoldbackVerifyingSource n(good2, 10000, Sha256::Hex(data), "w", true, /*md5=*/false);
+  ASSERT_TRUE(Consume(n, 4096).second.ok());
+  EXPECT_TRUE(n.verified());
+  EXPECT_EQ(n.sha256_hex(), Sha256::Hex(data));
+  EXPECT_EQ(n.md5_hex(), "");
 }
 
 TEST(HoldbackVerifyingSourceTest, ShortLongAndFailingSourcesNeverComplete) {

@@ -377,6 +377,15 @@ TEST_F(S3ObjectStoreTest, KnownSizeWithAChecksumGoesUpInOneStreamedPutBelowTheCu
   for (size_t i = before; i < seen.size(); ++i)
     creates += seen[i].method == "POST" && seen[i].query.find("uploads") != std::string::npos;
   EXPECT_EQ(creates, 2);
+  // need_md5 = false (the migrator's copies): no MD5 is computed, the SHA-256 still signs.
+  PutOptions no_md5 = po;
+  no_md5.need_md5 = false;
+  PatternSource quiet(11 << 20, 3);
+  auto q = s->Put("nomd5@1", quiet, no_md5);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->md5, "");
+  EXPECT_EQ(q->sha256, po.expected_sha256);
+  EXPECT_TRUE(fake_.objects().at("nomd5@1") == bytes);
   // The cutoff at 0 turns streamed puts off.
   auto off = Store([](S3Options& o) { o.single_put_max = 0; });
   PatternSource again(11 << 20, 3);
