@@ -12,9 +12,9 @@
 //     (HoldbackVerifyingSource); if it did not, they are spoiled so that S3 refuses the body,
 //     and a server that does not check signed payloads and keeps it (s3rver) has it deleted
 //     before Put returns DataLoss. Its MD5 (for the ETag check and PutResult::md5) is computed
-//     only when PutOptions::need_md5 asks for it. Larger ones go as a multipart upload with upload_concurrency
-//     parts in flight, each part with Content-MD5 and UNSIGNED-PAYLOAD (its MD5 computed on the
-//     uploading thread and checked against the part's ETag). Memory is about
+//     only when PutOptions::need_md5 asks for it. Larger ones go as a multipart upload with
+//     upload_concurrency parts in flight, each part with Content-MD5 and UNSIGNED-PAYLOAD (its MD5
+//     computed on the uploading thread and checked against the part's ETag). Memory is about
 //     part_size x upload_concurrency, whatever the object's size. A buffered request that fails
 //     retryably is retried in place (part_retry); a failed upload is aborted. When
 //     PutOptions::expected_sha256 does not match, nothing becomes visible (DataLoss).
