@@ -243,6 +243,8 @@ struct Rates {
   double durable = 0;  // until the store holds every event's offset (journal or rows)
   double rows = 0;     // until every object's row holds them too (the final fold at Stop)
   double per_cpu = 0;  // durable events per CPU-second of the process (producer included)
+  double flushes = 0;  // durable flushes (fsync'd commits) until then
+  double flush_ms = 0;  // their mean duration
 };
 
 Rates InProcess(const Flags& f, int run) {
@@ -289,6 +291,10 @@ Rates InProcess(const Flags& f, int run) {
   }
   const double secs = Seconds(start);
   const double cpu = CpuSeconds() - cpu0;
+  const auto flushes = metrics.AddHistogram("dim_consumer_flush_duration_seconds", "").Get().Snap();
+  std::fprintf(stderr, "  in-process: %llu durable flushes in %.1f s, %.0f ms each on average\n",
+               static_cast<unsigned long long>(flushes.count), secs,
+               flushes.count ? 1000 * flushes.sum / flushes.count : 0.0);
   producer.join();
   consumer.Stop();
   const double rows_secs = Seconds(start);
@@ -297,7 +303,9 @@ Rates InProcess(const Flags& f, int run) {
   fs::remove(path);
   fs::remove(path + "-wal");
   fs::remove(path + "-shm");
-  return Rates{f.memory_events / secs, f.memory_events / rows_secs, f.memory_events / cpu};
+  return Rates{f.memory_events / secs, f.memory_events / rows_secs, f.memory_events / cpu,
+               static_cast<double>(flushes.count),
+               flushes.count ? 1000 * flushes.sum / flushes.count : 0.0};
 }
 
 // ---- Kafka (mock cluster) -----------------------------------------------------------------------
@@ -458,8 +466,8 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(f.dir);
 
-  std::vector<double> seed, seed_normal, seed_full, memory, memory_rows, memory_cpu, raw, kafka,
-      kafka_rows;
+  std::vector<double> flush_n, flush_ms, seed, seed_normal, seed_full, memory, memory_rows,
+      memory_cpu, raw, kafka, kafka_rows;
   for (int run = 0; run < f.runs; ++run) {
     std::fprintf(stderr, "run %d/%d\n", run + 1, f.runs);
     if (!f.skip_seed) seed.push_back(SeedPattern(f, SeedMode::kWalFull, run));
@@ -472,6 +480,8 @@ int main(int argc, char** argv) {
       memory.push_back(m.durable);
       memory_rows.push_back(m.rows);
       memory_cpu.push_back(m.per_cpu);
+      flush_n.push_back(m.flushes);
+      flush_ms.push_back(m.flush_ms);
     }
     if (!f.skip_kafka) {
       KafkaRates k = Kafka(f, run);
@@ -496,6 +506,10 @@ int main(int argc, char** argv) {
         "  event's offset (journal entry or rows), each flush one fsync'd SQLite commit (WAL,\n"
         "  synchronous=FULL)\n",
         static_cast<long long>(f.memory_events));
+  }
+  if (!memory.empty()) {
+    std::printf("  in-process: %.0f durable flushes per run until then, %.0f ms each (medians)\n",
+                Median(flush_n), Median(flush_ms));
   }
   if (!seed.empty()) {
     std::printf(

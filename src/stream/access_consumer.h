@@ -120,7 +120,8 @@ class AccessConsumer final : public PartitionListener {
   // Empties a written batch's log, keeping its memory unless it is far larger than the batch.
   static void ReleaseLog(std::vector<LoggedAccess>& log);
   // The log's accesses as per-object deltas (keys[id] for id < n_keys): sorted by object, then
-  // by time, each object's minutes run-length coded into window buckets. Reorders *log.
+  // by time, each object's minutes run-length coded into window buckets. Reorders *log (the
+  // same records: a failed batch requeues them).
   // REQUIRES: flush_mu_ held (uses the scratch vectors).
   DeltaMap BuildDeltas(const KeyIndex& keys, size_t n_keys, std::vector<LoggedAccess>* log);
   // Forgets everything not yet written and arranges for the poll thread to seek every owned
@@ -172,6 +173,7 @@ class AccessConsumer final : public PartitionListener {
   std::vector<LoggedAccess> spare_log_;  // empty, keeping its memory: swapped with log_
   std::vector<LoggedAccess> sorted_;     // scratch of BuildDeltas
   std::vector<uint32_t> run_start_;      // scratch of BuildDeltas
+  std::vector<uint32_t> part_next_;      // scratch of BuildDeltas
   // The journal entries recorded (or recovered) and not folded yet, and the sum of their deltas.
   std::vector<int64_t> unfolded_ids_;
   DeltaMap unfolded_;

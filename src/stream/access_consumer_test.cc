@@ -163,6 +163,57 @@ TEST_F(AccessConsumerTest, KeysIdleInABatchAreNotRewrittenAndReusedEntriesCountE
   EXPECT_EQ(Stats("demo/a").version, 4);
 }
 
+TEST_F(AccessConsumerTest, OneBatchOfAnObjectSpanningMinutesOrDaysCountsExactly) {
+  // Within a batch an object's accesses are counted per minute when they span < 128 minutes
+  // ("near", both edges of that span too) and sorted by time otherwise ("far": minutes to days
+  // apart, in no order); both give the same windows, counters and hourly history.
+  const int64_t hour = 3'600'000, minute = 60'000;
+  const std::vector<int64_t> near = {kT0 - 127 * minute,          kT0,    kT0 - 61 * minute, kT0,
+                                     kT0 - 127 * minute + 59'999, kT0 - 1};
+  const std::vector<int64_t> far = {kT0 - 30 * hour, kT0,
+                                    kT0 - 3 * hour,  kT0 - 6 * 24 * hour,
+                                    kT0 - 3 * hour,  kT0 - 128 * minute};
+  for (size_t i = 0; i < near.size(); ++i) {
+    Publish("demo/near", near[i], i % 2 ? AccessOp::kPut : AccessOp::kGet);
+    Publish("demo/far", far[i], i % 2 ? AccessOp::kPut : AccessOp::kGet);
+  }
+  Drain();
+  auto n = Stats("demo/near"), f = Stats("demo/far");
+  EXPECT_EQ(n.reads, 3);
+  EXPECT_EQ(n.writes, 3);
+  EXPECT_EQ(n.last_access_ms, kT0);
+  EXPECT_EQ(n.access_1h, 3) << "kT0 twice and kT0 - 1 ms";
+  EXPECT_EQ(n.access_24h, 6);
+  EXPECT_EQ(f.reads, 3);
+  EXPECT_EQ(f.writes, 3);
+  EXPECT_EQ(f.last_access_ms, kT0);
+  EXPECT_EQ(f.access_1h, 1);
+  EXPECT_EQ(f.access_24h, 4);
+  EXPECT_EQ(f.access_7d, 6);
+  auto count_hours = [&](const std::string& key) {
+    std::map<int64_t, std::pair<int64_t, int64_t>> by_hour;  // hour -> (reads, writes)
+    for (const auto& h : store_->ListHourly(key, 0, INT64_MAX).value()) {
+      by_hour[h.hour] = {h.reads, h.writes};
+      EXPECT_EQ(h.bytes, 100 * (h.reads + h.writes));
+    }
+    return by_hour;
+  };
+  const int64_t h0 = kT0 / hour;  // kT0 is on an hour boundary
+  using RW = std::pair<int64_t, int64_t>;
+  auto nh = count_hours("demo/near");
+  EXPECT_EQ(nh.size(), 4u);
+  EXPECT_EQ(nh[h0], RW(0, 2));      // kT0 twice
+  EXPECT_EQ(nh[h0 - 1], RW(0, 1));  // kT0 - 1 ms
+  EXPECT_EQ(nh[h0 - 2], RW(1, 0));  // kT0 - 61 min
+  EXPECT_EQ(nh[h0 - 3], RW(2, 0));  // both in the minute kT0 - 127 min
+  auto fh = count_hours("demo/far");
+  EXPECT_EQ(fh.size(), 4u);
+  EXPECT_EQ(fh[h0], RW(0, 1));
+  EXPECT_EQ(fh[h0 - 3], RW(2, 1));  // kT0 - 3 h twice, kT0 - 128 min
+  EXPECT_EQ(fh[h0 - 30], RW(1, 0));
+  EXPECT_EQ(fh[h0 - 6 * 24], RW(0, 1));
+}
+
 TEST_F(AccessConsumerTest, HeatFoldsOncePerInterval) {
   Publish("demo/a", kT0);
   Drain();

@@ -23,6 +23,11 @@ class SlidingWindows {
   void Merge(const SlidingWindows& other);
   // Drops buckets that can no longer count at now_ms.
   void Prune(int64_t now_ms);
+  // Room for this many minute and hour buckets without reallocating.
+  void Reserve(size_t minutes, size_t hours) {
+    minutes_.reserve(minutes);
+    hours_.reserve(hours);
+  }
   // Empties the windows, keeping their memory for reuse.
   void Clear() {
     minutes_.clear();
