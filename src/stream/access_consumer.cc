@@ -278,7 +278,7 @@ Status AccessConsumer::FlushLocked(const std::vector<std::string>& force, bool m
   }
   flush_errors_metric_.Labels({std::string(StatusCodeName(s.code()))}).Inc();
   cache_.clear();
-  if (s.code() == StatusCode::kFailedPrecondition) {
+  if (IsFenced(s)) {
     // Fenced: a partition moved on without us. What we hold may be counted already; drop it
     // and re-read from the stored offsets. (The journal entries we recorded are in the store
     // with their offsets: unfolded_ stays, and is folded by us or by the new owner.)
@@ -637,7 +637,7 @@ void AccessConsumer::OnPartitionsRevoked(const std::vector<int32_t>& partitions)
   // exactly where this batch ends.
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
   Status s = FlushLocked({}, /*may_journal=*/false);
-  if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
+  if (!s.ok() && !IsFenced(s)) {
     spdlog::error(
         "consumer {}: flush before giving up {} partition(s) failed ({}); the new owner "
         "re-reads those events",
@@ -726,7 +726,7 @@ void AccessConsumer::FlusherLoop() {
     }
     lock.lock();
     flush_running_ = false;
-    if (!s.ok() && s.code() != StatusCode::kFailedPrecondition) {
+    if (!s.ok() && !IsFenced(s)) {
       spdlog::error("consumer flush failed (will retry): {}", s.ToString());
       flusher_cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms),
                            [&] { return !running_.load(); });

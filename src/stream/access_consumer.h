@@ -155,6 +155,12 @@ class AccessConsumer final : public PartitionListener {
   const Clock& clock_;
   ConsumerOptions options_;
   const bool fenced_;  // the bus can re-deliver (Kafka): offsets are fenced and floors apply
+  // A failed write that means "another member moved a partition on": only on a fenced bus (the
+  // in-process bus sends no expected offsets, so there FailedPrecondition is, e.g., a constraint
+  // error, and the batch is kept and retried — it could not be re-read).
+  bool IsFenced(const Status& s) const {
+    return fenced_ && s.code() == StatusCode::kFailedPrecondition;
+  }
 
   std::mutex mu_;  // guards everything down to flush_mu_
   // The pending accesses: ids in keys_, which is replaced by a fresh index at a flush once it

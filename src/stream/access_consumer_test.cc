@@ -30,7 +30,8 @@ class AccessConsumerTest : public ::testing::Test {
     consumer_ = std::make_unique<AccessConsumer>(*store_, bus_, clock_, metrics_, o);
   }
 
-  void Publish(const std::string& key, int64_t ts, AccessOp op = AccessOp::kGet, int32_t status = 200) {
+  void Publish(const std::string& key, int64_t ts, AccessOp op = AccessOp::kGet,
+               int32_t status = 200) {
     AccessEvent e;
     e.key = key;
     e.ts_ms = ts;
@@ -61,7 +62,7 @@ class AccessConsumerTest : public ::testing::Test {
 TEST_F(AccessConsumerTest, CountsWindowsAndCounters) {
   for (int i = 0; i < 5; ++i) Publish("demo/a", kT0 + i * 1000);
   Publish("demo/a", kT0 + 2000, AccessOp::kPut);
-  Publish("demo/b", kT0 - 2 * 3'600'000);  // two hours ago: in 24h, not in 1h
+  Publish("demo/b", kT0 - 2 * 3'600'000);       // two hours ago: in 24h, not in 1h
   Publish("demo/c", kT0, AccessOp::kGet, 404);  // failed request: not an access
   clock_.SetMicros((kT0 + 10'000) * 1000);
   Drain();
@@ -302,12 +303,13 @@ TEST_F(AccessConsumerTest, AStaleCachedRowIsReadAgainNotOverwritten) {
   EXPECT_GE(errs.Labels({"Aborted"}).Value(), 1) << "the stale copy was detected";
 }
 
-TEST(AccessConsumerKeysTest, AFailedFlushAfterTheKeyIndexWasReplacedLosesAndDoublesNothing) {
-  // cache_entries = 4: every flush of these 10 keys replaces the consumer's key index, so a
-  // failed batch (its ids in the old index) is requeued into the new one. The failure is real:
-  // a trigger makes SQLite refuse every access_stats row until it is dropped.
+// cache_entries = 4: every flush of these 10 keys replaces the consumer's key index, so a
+// failed batch (its ids in the old index) is requeued into the new one. The failure is real: a
+// trigger running `trigger_body` makes SQLite refuse every access_stats row until it is dropped.
+void FailedFlushesLoseAndDoubleNothing(const std::string& trigger_body, StatusCode expected,
+                                       const std::string& name) {
   const std::string path =
-      ::testing::TempDir() + "/keys-requeue-" + std::to_string(::getpid()) + ".db";
+      ::testing::TempDir() + "/keys-requeue-" + name + "-" + std::to_string(::getpid()) + ".db";
   std::remove(path.c_str());
   VirtualClock clock(kT0 * 1000);
   auto store = SqliteMetadataStore::Open(path).value();
@@ -347,16 +349,16 @@ TEST(AccessConsumerKeysTest, AFailedFlushAfterTheKeyIndexWasReplacedLosesAndDoub
     EXPECT_EQ(rc, SQLITE_OK) << (err ? err : sql);
     sqlite3_free(err);
   };
-  // (Not RAISE(): a constraint error reads as fencing, which drops the batch by design.)
-  exec(
-      "CREATE TRIGGER fail_ins BEFORE INSERT ON access_stats BEGIN SELECT no_such_function(); "
-      "END; CREATE TRIGGER fail_upd BEFORE UPDATE ON access_stats BEGIN SELECT "
-      "no_such_function(); END;");
+  const std::string triggers =
+      "CREATE TRIGGER fail_ins BEFORE INSERT ON access_stats BEGIN " + trigger_body +
+      "; END; CREATE TRIGGER fail_upd BEFORE UPDATE ON access_stats BEGIN " + trigger_body +
+      "; END;";
+  exec(triggers.c_str());
   publish(55);
   ingest();
   Status failed = consumer.Flush();
   EXPECT_FALSE(failed.ok()) << "the trigger refuses the rows";
-  EXPECT_NE(failed.code(), StatusCode::kFailedPrecondition) << failed.ToString();
+  EXPECT_EQ(failed.code(), expected) << failed.ToString();
   publish(23);  // new events after the index was replaced, beside the requeued ones
   ingest();
   EXPECT_FALSE(consumer.Flush().ok());
@@ -375,6 +377,17 @@ TEST(AccessConsumerKeysTest, AFailedFlushAfterTheKeyIndexWasReplacedLosesAndDoub
   EXPECT_EQ(store->GetConsumerOffsets("dim-consumer").value().at(0), 178);
   store.reset();
   std::remove(path.c_str());
+}
+
+TEST(AccessConsumerKeysTest, AFailedFlushAfterTheKeyIndexWasReplacedLosesAndDoublesNothing) {
+  FailedFlushesLoseAndDoubleNothing("SELECT no_such_function()", StatusCode::kInternal, "internal");
+}
+
+TEST(AccessConsumerKeysTest, AConstraintErrorOnTheInProcessBusIsRetriedNotTakenForFencing) {
+  // SQLite reports RAISE(ABORT) as a constraint error (FailedPrecondition, the code fencing
+  // uses). The in-process bus cannot re-deliver, so the consumer keeps the batch and retries.
+  FailedFlushesLoseAndDoubleNothing("SELECT RAISE(ABORT, 'refused by a test trigger')",
+                                    StatusCode::kFailedPrecondition, "constraint");
 }
 
 // ---- the access journal -----------------------------------------------------------------------
@@ -658,10 +671,12 @@ class RebalanceTest : public ::testing::Test {
     return sum;
   }
   void Fill(int32_t p, int n, int from = 0) {
-    for (int i = from; i < from + n; ++i) log_.Append(p, "demo/k" + std::to_string(p * 5 + i % 5), kT0);
+    for (int i = from; i < from + n; ++i)
+      log_.Append(p, "demo/k" + std::to_string(p * 5 + i % 5), kT0);
   }
   double Metric(MetricsRegistry& m, const std::string& name, const std::string& label = "") {
-    auto& f = m.AddCounter(name, "", label.empty() ? std::vector<std::string>{} : std::vector<std::string>{"x"});
+    auto& f = m.AddCounter(
+        name, "", label.empty() ? std::vector<std::string>{} : std::vector<std::string>{"x"});
     return label.empty() ? f.Get().Value() : f.Labels({label}).Value();
   }
 
