@@ -44,7 +44,9 @@ struct PutOptions {
   std::string expected_sha256;
   bool server_side_encryption = false;  // ask the backend to encrypt at rest
   // false: the caller has no use for PutResult::md5 (an S3 ETag), so a backend that would compute
-  // it only for the result may skip it and leave md5 empty. sha256 is always reported.
+  // it only for the result may skip it and leave md5 empty. sha256 is always reported. A backend
+  // whose only other use of the MD5 is its own ETag check may skip that too when the transfer is
+  // checked otherwise (S3's streamed single PUT: the server verifies the signed SHA-256).
   bool need_md5 = true;
 };
 
