@@ -138,8 +138,10 @@ class MetadataStore {
     int pair_limit = 0;
     std::map<std::pair<std::string, std::string>, int> pair_limits;
   };
-  // Leases the oldest runnable task (queued with not_before <= now, or running whose lease
-  // expired) that the filter allows: status running, owner set, attempts + 1, bytes_done 0.
+  // Leases the runnable task that the filter allows and that is due first — queued ones are due
+  // at not_before_ms (a new task at its creation), running ones when their lease expired; ties
+  // by id — : status running, owner set, attempts + 1, bytes_done 0. O(log n) in the queue's
+  // length (plus the tasks the filter skips).
   virtual Result<std::optional<TaskRecord>> LeaseTask(const std::string& owner, int64_t lease_ms,
                                                       int64_t now_ms,
                                                       const LeaseFilter& filter) = 0;

@@ -273,6 +273,7 @@ TEST_P(MetadataStoreTest, DeleteWaitsUntilPlacementIsLive) {
   // Now move back to azure before the deletes ran: azure is wanted again.
   pc.expected_version = o2.version;
   pc.sites = {"gcp"};
+  pc.now_ms = 25;  // after the commit queued the deletes: they are due first
   ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
   // Deletes: azure (not wanted, placement gcp is... retiring, not live) -> not safe yet;
   // gcp -> wanted again -> kept and live again.
@@ -407,6 +408,65 @@ TEST_P(MetadataStoreTest, LeaseFilterSkipsExcludedSitesAndSaturatedPairs) {
   EXPECT_FALSE(store_->LeaseTask("w4", 1000, 500, f)->has_value());
   auto again = store_->LeaseTask("w4", 1000, 5000, f).value();  // all three leases expired
   ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->attempts, 2);
+}
+
+// Leases go in due order — a queued task when its not_before_ms comes (a new one from its
+// creation), a running one when its lease expires, ties by id — not by id alone: a task put back
+// until T waits behind the ones that were due before T, and goes before those created after T.
+TEST_P(MetadataStoreTest, LeaseOrderIsDueOrder) {
+  auto place_at = [&](const std::string& key, int64_t now) {
+    auto o = Put(key, {"azure"});
+    MetadataStore::PlacementChange pc;
+    pc.object_id = o.id;
+    pc.expected_version = o.version;
+    pc.sites = {"aws"};
+    pc.now_ms = now;
+    ASSERT_TRUE(store_->UpdatePlacement(pc).ok());
+  };
+  place_at("a", 0);
+  place_at("b", 0);
+  auto a = store_->LeaseTask("w", 1000, 10).value().value();
+  EXPECT_EQ(a.object_key, "demo/a");
+  ASSERT_TRUE(store_->DeferTask(a.id, "w", "throttled", 300, 10).ok());
+  place_at("c", 100);  // due at 100
+  place_at("d", 500);  // due at 500: created after a is due again
+  auto b = store_->LeaseTask("w", 350, 20).value().value();  // its lease expires at 370
+  EXPECT_EQ(b.object_key, "demo/b");
+  std::vector<std::string> order;
+  while (auto t = store_->LeaseTask("w2", 100000, 600).value()) order.push_back(t->object_key);
+  // c (due 100), a (300), b (lease expired at 370), d (500); by id it would be a, b, c, d.
+  EXPECT_EQ(order, (std::vector<std::string>{"demo/c", "demo/a", "demo/b", "demo/d"}));
+  // Not yet due is not leased, whatever its id.
+  place_at("e", 0);
+  auto e = store_->LeaseTask("w", 1000, 700).value().value();
+  ASSERT_TRUE(store_->DeferTask(e.id, "w", "file_growing", 5000, 700).ok());
+  EXPECT_FALSE(store_->LeaseTask("w", 1000, 4999)->has_value());
+  EXPECT_EQ(store_->LeaseTask("w", 1000, 5000)->value().id, e.id);
+}
+
+// The filters hold in both searches, and a skipped task does not hide a later allowed one.
+TEST_P(MetadataStoreTest, LeaseFilterAppliesToExpiredLeasesToo) {
+  for (const char* k : {"a", "b"}) Place(Put(k, {"azure"}), {"aws"});
+  Place(Put("c", {"azure"}), {"gcp"});
+  auto a = store_->LeaseTask("dead", 100, 10).value().value();  // expires at 110
+  EXPECT_EQ(a.dst_site, "aws");
+  MetadataStore::LeaseFilter f;
+  f.exclude_sites = {"aws"};
+  auto t = store_->LeaseTask("w", 1000, 200, f).value();
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->dst_site, "gcp");
+  EXPECT_FALSE(store_->LeaseTask("w", 1000, 200, f)->has_value()) << "expired aws lease excluded";
+  // One azure -> aws copy at most: the expired lease does not count, b (due since 0) goes before
+  // a (due when its lease expired at 110), and then a must wait for a free slot.
+  f = {};
+  f.pair_limit = 1;
+  EXPECT_EQ(store_->LeaseTask("w", 1000, 200, f)->value().object_key, "demo/b");
+  EXPECT_FALSE(store_->LeaseTask("w", 1000, 200, f)->has_value());
+  f.pair_limit = 2;
+  auto again = store_->LeaseTask("w", 1000, 200, f).value();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->id, a.id);
   EXPECT_EQ(again->attempts, 2);
 }
 
@@ -852,6 +912,61 @@ TEST(SqliteMetadataStoreTest, TwoConnectionsNeverLeaseTheSameTask) {
   for (auto& [id, n] : leased) EXPECT_EQ(n, 1) << "task " << id;
   a.reset();
   b.reset();
+  std::filesystem::remove_all(dir);
+}
+
+// Each lease is an index search in due order: a plan that scans the tasks table or sorts it
+// ("USE TEMP B-TREE") reads the whole queue on every lease, O(n^2) for a drain of n tasks.
+TEST(SqliteMetadataStoreTest, LeaseQueriesSearchAnIndexWithoutSorting) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("dim-store-plan-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "dim.db").string();
+  auto store = SqliteMetadataStore::Open(path).value();
+  ASSERT_TRUE(store->CreateBucket("demo", 1).ok());
+  auto db = sqlite::Db::Open(path, false).value();
+  auto plan = [&](const std::string& sql) {
+    auto q = db->Prepare("EXPLAIN QUERY PLAN " + sql);
+    EXPECT_TRUE(q.ok()) << q.status().ToString();
+    std::string out;
+    if (!q.ok()) return out;
+    (*q)->Bind(1, int64_t{1000}).Bind(2, "[\"gcp\"]").Bind(3, "[\"azure>aws\"]");
+    while ((*q)->Step()) out += (*q)->Text(3) + "\n";
+    EXPECT_TRUE((*q)->status().ok()) << (*q)->status().ToString();
+    return out;
+  };
+  auto check = [&](const char* when) {
+    const auto& sql = SqliteMetadataStore::TheLeaseQueries();
+    for (const std::string* text : {&sql.queued, &sql.expired}) {
+      std::string p = plan(*text);
+      EXPECT_NE(p.find("SEARCH tasks USING INDEX"), std::string::npos) << when << ":\n" << p;
+      EXPECT_EQ(p.find("TEMP B-TREE"), std::string::npos) << when << ":\n" << p;
+      EXPECT_EQ(p.find("SCAN tasks"), std::string::npos) << when << ":\n" << p;
+    }
+  };
+  check("empty");
+  // With statistics of a queue of mostly queued and some running tasks, the planner must still
+  // pick the ordered search.
+  for (int i = 0; i < 300; ++i) {
+    MetadataStore::NewContent c;
+    c.key = {"demo", "k" + std::to_string(i)};
+    c.size = 1;
+    c.sha256 = "aa";
+    c.generation = "g";
+    c.sites = {"azure"};
+    auto o = store->PutObject(c).value();
+    MetadataStore::PlacementChange pc;
+    pc.object_id = o.id;
+    pc.expected_version = o.version;
+    pc.sites = {i % 3 ? "aws" : "gcp"};
+    ASSERT_TRUE(store->UpdatePlacement(pc).ok());
+  }
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->LeaseTask("w", 1000, 10).value().has_value());
+  ASSERT_TRUE(db->Exec("ANALYZE").ok());
+  check("analyzed");
+  db.reset();
+  store.reset();
   std::filesystem::remove_all(dir);
 }
 

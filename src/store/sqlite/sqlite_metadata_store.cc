@@ -343,11 +343,13 @@ Result<std::map<Tier, int64_t>> SqliteMetadataStore::CountObjectsByTier() {
   return out;
 }
 
+// A new task is due from its creation at the earliest (LeaseTask hands out tasks in due order,
+// so one deferred to T goes before tasks created after T).
 Result<int64_t> SqliteMetadataStore::InsertTask(const TaskRecord& t) {
   PREP(s,
        "INSERT INTO tasks(kind,object_id,object_key,src_site,dst_site,blob,generation,status,"
        "max_attempts,reason,not_before_ms,bytes,created_ms) "
-       "VALUES(?1,?2,?3,?4,?5,?6,?7,'queued',?8,?9,?10,?11,?12)");
+       "VALUES(?1,?2,?3,?4,?5,?6,?7,'queued',?8,?9,max(?10,?12),?11,?12)");
   s.Bind(1, TaskKindName(t.kind)).Bind(2, t.object_id).Bind(3, t.object_key).Bind(4, t.src_site);
   s.Bind(5, t.dst_site).Bind(6, t.blob).Bind(7, t.generation).Bind(8, t.max_attempts);
   s.Bind(9, t.reason).Bind(10, t.not_before_ms).Bind(11, t.bytes).Bind(12, t.created_ms);
@@ -890,6 +892,30 @@ Status SqliteMetadataStore::CleanupFailedCopy(const TaskRecord& t, int64_t now_m
   return QueueDelete(t.object_id, t.object_key, r, "cleanup_failed_copy", t.max_attempts, now_ms);
 }
 
+namespace {
+
+SqliteMetadataStore::LeaseQueries MakeLeaseQueries() {
+  // ?1 now, ?2 excluded destination sites, ?3 saturated "src>dst" pairs (JSON arrays).
+  const std::string allowed =
+      " AND dst_site NOT IN (SELECT value FROM json_each(?2)) AND (kind <> 'copy' OR "
+      "(src_site || '>' || dst_site) NOT IN (SELECT value FROM json_each(?3)))";
+  SqliteMetadataStore::LeaseQueries q;
+  q.queued = std::string("SELECT ") + kTaskCols +
+             " FROM tasks WHERE status='queued' AND not_before_ms <= ?1" + allowed +
+             " ORDER BY not_before_ms, id LIMIT 1";
+  q.expired = std::string("SELECT ") + kTaskCols +
+              " FROM tasks WHERE status='running' AND lease_expiry_ms < ?1" + allowed +
+              " ORDER BY lease_expiry_ms, id LIMIT 1";
+  return q;
+}
+
+}  // namespace
+
+const SqliteMetadataStore::LeaseQueries& SqliteMetadataStore::TheLeaseQueries() {
+  static const LeaseQueries q = MakeLeaseQueries();
+  return q;
+}
+
 Result<std::optional<TaskRecord>> SqliteMetadataStore::LeaseTask(const std::string& owner,
                                                                  int64_t lease_ms, int64_t now_ms,
                                                                  const LeaseFilter& filter) {
@@ -913,18 +939,25 @@ Result<std::optional<TaskRecord>> SqliteMetadataStore::LeaseTask(const std::stri
   }
   const std::string excluded = nlohmann::json(filter.exclude_sites).dump();
   const std::string pairs = saturated.dump();
-  for (;;) {
+  const LeaseQueries& sql = TheLeaseQueries();
+  // The first allowed task of each kind in due order; one OR of the two would make SQLite read
+  // and sort every runnable task on each lease.
+  auto first = [&](const std::string& text) -> Result<std::optional<TaskRecord>> {
+    PREP(q, text);
+    q.Bind(1, now_ms).Bind(2, excluded).Bind(3, pairs);
     std::optional<TaskRecord> t;
-    {
-      PREP(q, std::string("SELECT ") + kTaskCols +
-                  " FROM tasks WHERE ((status='queued' AND not_before_ms <= ?1) OR "
-                  "(status='running' AND lease_expiry_ms < ?1)) "
-                  "AND dst_site NOT IN (SELECT value FROM json_each(?2)) "
-                  "AND (kind <> 'copy' OR (src_site || '>' || dst_site) NOT IN "
-                  "(SELECT value FROM json_each(?3))) ORDER BY id LIMIT 1");
-      q.Bind(1, now_ms).Bind(2, excluded).Bind(3, pairs);
-      if (q.Step()) t = ReadTask(q);
-      DIM_RETURN_IF_ERROR(q.status());
+    if (q.Step()) t = ReadTask(q);
+    DIM_RETURN_IF_ERROR(q.status());
+    return t;
+  };
+  for (;;) {
+    DIM_ASSIGN_OR_RETURN(auto queued, first(sql.queued));
+    DIM_ASSIGN_OR_RETURN(auto expired, first(sql.expired));
+    // The earlier due: a queued task at not_before_ms, a running one when its lease expired.
+    std::optional<TaskRecord> t = std::move(queued);
+    if (expired && (!t || std::pair(expired->lease_expiry_ms, expired->id) <
+                              std::pair(t->not_before_ms, t->id))) {
+      t = std::move(expired);
     }
     if (!t) {
       DIM_RETURN_IF_ERROR(tx.Commit());

@@ -30,6 +30,13 @@ class SqliteMetadataStore final : public MetadataStore {
   static Result<std::unique_ptr<SqliteMetadataStore>> Open(const Config& c);
   // The schema version after migrations.
   int schema_version() const { return schema_version_; }
+  // The two searches of LeaseTask (?1 now, ?2 and ?3 the filter's JSON arrays): the first due
+  // queued task and the first running task with an expired lease, each found through an index in
+  // due order without reading or sorting the rest of the queue (tests check the query plans).
+  struct LeaseQueries {
+    std::string queued, expired;
+  };
+  static const LeaseQueries& TheLeaseQueries();
 
   Status CreateBucket(const std::string& name, int64_t now_ms) override;
   Status DeleteBucket(const std::string& name) override;

@@ -144,6 +144,10 @@ CREATE TABLE access_journal(
   data BLOB NOT NULL);
 CREATE INDEX access_journal_consumer ON access_journal(consumer, id);
 )sql",
+      // 6: running tasks by lease expiry, so a lease finds an expired one without a sort.
+      R"sql(
+CREATE INDEX tasks_lease ON tasks(status, lease_expiry_ms);
+)sql",
   };
   return m;
 }
