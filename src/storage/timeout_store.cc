@@ -1,6 +1,5 @@
 #include "storage/timeout_store.h"
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -84,41 +83,64 @@ struct Chunk {
   size_t len = 0;
 };
 
+}  // namespace
+
+// Stream buffers kept for the next stream: a new 1 MiB buffer per chunk would be page-faulted
+// (and zeroed by the kernel) again each time the allocator gave its memory back.
+struct TimeoutStore::ChunkPool {
+  static constexpr size_t kKeep = 8;  // idle buffers kept (8 MiB at most)
+  std::mutex mu;
+  std::vector<std::unique_ptr<char[]>> idle;
+
+  std::unique_ptr<char[]> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!idle.empty()) {
+        auto b = std::move(idle.back());
+        idle.pop_back();
+        return b;
+      }
+    }
+    return std::make_unique_for_overwrite<char[]>(kStreamChunk);
+  }
+  void Give(std::unique_ptr<char[]> b) {
+    if (!b) return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (idle.size() < kKeep) idle.push_back(std::move(b));
+  }
+};
+
+namespace {
+
 // Chunks handed from a producer thread to a consumer thread, at most kDepth waiting, buffers
-// recycled. Everything but `consumed` is guarded by mu.
+// recycled (within the stream, then through the store's pool). Guarded by mu.
 struct ChunkQueue {
   static constexpr size_t kDepth = 2;
+  explicit ChunkQueue(std::shared_ptr<TimeoutStore::ChunkPool> p) : pool(std::move(p)) {}
+  ~ChunkQueue() {
+    for (auto& c : ready) pool->Give(std::move(c.data));
+    for (auto& c : spare) pool->Give(std::move(c.data));
+  }
+  std::shared_ptr<TimeoutStore::ChunkPool> pool;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Chunk> ready;
   std::vector<Chunk> spare;
-  bool end = false;                  // the producer reached the end of its data
-  std::optional<Status> error;       // the producer's data failed
-  bool abandoned = false;            // the producer gave up: the consumer gets Aborted
-  bool cancelled = false;            // the consumer gave up: the producer stops
-  std::atomic<int64_t> consumed{0};  // bytes the consumer has taken: its progress
+  bool end = false;             // the producer reached the end of its data
+  std::optional<Status> error;  // the producer's data failed
+  bool cancelled = false;       // the consumer gave up: the producer stops
 
   // A buffer for the producer to fill. REQUIRES: lock held.
   Chunk Spare() {
-    if (spare.empty()) return Chunk{std::unique_ptr<char[]>(new char[kStreamChunk]), 0};
+    if (spare.empty()) return Chunk{pool->Take(), 0};
     Chunk c = std::move(spare.back());
     spare.pop_back();
     return c;
   }
-  // Waits until `done` holds, as long as the consumer keeps taking bytes: false when it took
-  // none for timeout_ms. REQUIRES: lock holds mu.
-  template <typename Pred>
-  bool WaitWhileMoving(std::unique_lock<std::mutex>& lock, int64_t timeout_ms, Pred done) {
-    for (;;) {
-      int64_t before = consumed.load();
-      if (cv.wait_for(lock, Ms(timeout_ms), done)) return true;
-      if (consumed.load() == before) return false;
-    }
-  }
 };
 
-// The consumer's side of a ChunkQueue as a ByteSource. timeout_ms < 0: wait for the producer as
-// long as it takes; otherwise a Read that gets no chunk for that long is `stalled`.
+// The consumer's side of a ChunkQueue as a ByteSource: a Read that gets no chunk for timeout_ms
+// is `stalled`.
 class QueueSource final : public ByteSource {
  public:
   QueueSource(std::shared_ptr<ChunkQueue> q, int64_t timeout_ms, std::string stalled)
@@ -127,6 +149,7 @@ class QueueSource final : public ByteSource {
     {
       std::lock_guard<std::mutex> lock(q_->mu);
       q_->cancelled = true;
+      if (cur_.data) q_->spare.push_back(std::move(cur_));
     }
     q_->cv.notify_all();
   }
@@ -140,13 +163,10 @@ class QueueSource final : public ByteSource {
         q_->spare.push_back(std::move(cur_));
       }
       q_->cv.notify_all();
-      auto arrived = [&] { return !q_->ready.empty() || q_->end || q_->error || q_->abandoned; };
-      if (timeout_ms_ < 0) {
-        q_->cv.wait(lock, arrived);
-      } else if (!q_->cv.wait_for(lock, Ms(timeout_ms_), arrived)) {
+      auto arrived = [&] { return !q_->ready.empty() || q_->end || q_->error; };
+      if (!q_->cv.wait_for(lock, Ms(timeout_ms_), arrived)) {
         return Status::DeadlineExceeded(stalled_ + " for " + std::to_string(timeout_ms_) + " ms");
       }
-      if (q_->abandoned) return Status::Aborted("the caller gave up on this write");
       if (q_->ready.empty()) {
         if (q_->error) return *q_->error;
         return size_t{0};
@@ -159,7 +179,6 @@ class QueueSource final : public ByteSource {
     size_t k = std::min(n, cur_.len - pos_);
     std::memcpy(buf, cur_.data.get() + pos_, k);
     pos_ += k;
-    q_->consumed.fetch_add(static_cast<int64_t>(k));
     return k;
   }
 
@@ -174,6 +193,7 @@ class QueueSource final : public ByteSource {
 // ---- Get: a reader thread a few chunks ahead ------------------------------------------------
 
 struct Prefetch : ChunkQueue {
+  using ChunkQueue::ChunkQueue;
   bool opened = false;
   std::optional<Status> open_error;
   ObjectInfo info;  // GetWithInfo's
@@ -191,7 +211,10 @@ void ReaderLoop(const std::shared_ptr<Prefetch>& p, std::unique_ptr<ByteSource> 
     auto r = src->Read(c.data.get(), kStreamChunk);
     {
       std::lock_guard<std::mutex> lock(p->mu);
-      if (p->cancelled) return;
+      if (p->cancelled) {
+        p->spare.push_back(std::move(c));
+        return;
+      }
       if (!r.ok()) {
         p->error = r.status();
       } else if (*r == 0) {
@@ -200,28 +223,73 @@ void ReaderLoop(const std::shared_ptr<Prefetch>& p, std::unique_ptr<ByteSource> 
         c.len = *r;
         p->ready.push_back(std::move(c));
       }
+      if (c.data) p->spare.push_back(std::move(c));
     }
     p->cv.notify_all();
     if (!r.ok() || *r == 0) return;
   }
 }
 
-// ---- Put: the caller's bytes through a pipe to the backend's thread -----------------------
+// ---- Put: the backend reads the caller's bytes on its own thread, watched ----------------
 
-struct Pipe : ChunkQueue {
+// What the caller's thread and the backend's thread share during one write; guarded by mu.
+struct Pipe {
+  std::mutex mu;
+  std::condition_variable cv;  // signalled when `result` is set
+  ByteSource* data = nullptr;  // the caller's bytes; never touched once `abandoned`
+  bool reading = false;        // the backend's thread is inside data->Read
+  bool end = false;            // data ended
+  std::optional<Status> source_error;
+  bool abandoned = false;  // the caller gave up: the backend's next read fails with Aborted
+  int64_t taken = 0;       // bytes the backend has taken: its progress
   std::optional<Result<PutResult>> result;
+};
+
+// The backend's side of a Pipe: reads the caller's source directly into the backend's buffer
+// (no copy, no hand-over per chunk) unless the caller gave up.
+class PipeSource final : public ByteSource {
+ public:
+  explicit PipeSource(std::shared_ptr<Pipe> p) : p_(std::move(p)) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    std::unique_lock<std::mutex> lock(p_->mu);
+    if (p_->abandoned) return Status::Aborted("the caller gave up on this write");
+    if (p_->source_error) return *p_->source_error;
+    if (n == 0 || p_->end) return size_t{0};
+    p_->reading = true;
+    lock.unlock();
+    auto r = p_->data->Read(buf, n);
+    lock.lock();
+    p_->reading = false;
+    if (!r.ok()) {
+      p_->source_error = r.status();
+    } else if (*r == 0) {
+      p_->end = true;
+    } else {
+      p_->taken += static_cast<int64_t>(*r);
+    }
+    return r;
+  }
+
+ private:
+  std::shared_ptr<Pipe> p_;
 };
 
 using WriteOp = std::function<Result<PutResult>(ByteSource&)>;
 
+// Runs op on a helper thread, reading `data` there, and waits while the backend keeps taking
+// bytes (or is inside a read of `data`: a slow source is the caller's, not the backend's). Gives
+// up when the backend took no bytes for timeout_ms, or did not finish within it after the last
+// byte; it returns only while the backend is not reading `data`, and the backend's next read
+// fails, so `data` is never touched after this returns. An error of `data` is returned as is.
 Result<PutResult> PipedWrite(const std::string& site, const std::string& blob,
                              const std::string& what, int64_t timeout_ms,
                              const std::shared_ptr<TimeoutStore::Tracker>& tracker,
                              ByteSource& data, WriteOp op) {
   auto pipe = std::make_shared<Pipe>();
+  pipe->data = &data;
   std::thread([pipe, tracker, blob, op = std::move(op)] {
     auto r = [&] {
-      QueueSource src(pipe, -1, "");
+      PipeSource src(pipe);
       return op(src);
     }();
     bool abandoned;
@@ -234,53 +302,25 @@ Result<PutResult> PipedWrite(const std::string& site, const std::string& blob,
     if (abandoned) tracker->Remove(&blob);
   }).detach();
 
-  // Gives up on the write: the backend's next read fails; a write that still lands is tracked.
-  auto abandon = [&](std::unique_lock<std::mutex>& lock) {
-    pipe->abandoned = true;
-    tracker->Add(&blob);
-    lock.unlock();
-    pipe->cv.notify_all();
-  };
-
-  Chunk buf;
-  {
-    std::lock_guard<std::mutex> lock(pipe->mu);
-    buf = pipe->Spare();
-  }
+  std::unique_lock<std::mutex> lock(pipe->mu);
   for (;;) {
-    auto r = data.Read(buf.data.get(), kStreamChunk);
-    std::unique_lock<std::mutex> lock(pipe->mu);
-    if (!r.ok() || *r == 0) {
-      if (!r.ok()) {
-        pipe->error = r.status();
-      } else {
-        pipe->end = true;
-      }
-      pipe->cv.notify_all();
-      // Let the backend finish (or clean up) before answering.
-      if (!pipe->WaitWhileMoving(lock, timeout_ms, [&] { return pipe->result.has_value(); })) {
-        abandon(lock);
-        if (!r.ok()) return r.status();
-        return Late(site, what + " " + blob + " (finishing after the last byte)", timeout_ms);
-      }
-      if (!r.ok()) return r.status();
-      return std::move(*pipe->result);
+    const int64_t before = pipe->taken;
+    if (pipe->cv.wait_for(lock, Ms(timeout_ms), [&] { return pipe->result.has_value(); })) break;
+    if (pipe->reading || pipe->taken != before) continue;  // moving, or the source is slow
+    // Gives up on the write: the backend's next read fails; a write that still lands is tracked.
+    pipe->abandoned = true;
+    pipe->data = nullptr;
+    tracker->Add(&blob);
+    if (pipe->source_error) return *pipe->source_error;
+    if (pipe->end) {
+      return Late(site, what + " " + blob + " (finishing after the last byte)", timeout_ms);
     }
-    bool room = pipe->WaitWhileMoving(lock, timeout_ms, [&] {
-      return pipe->ready.size() < ChunkQueue::kDepth || pipe->result.has_value();
-    });
-    if (pipe->result) return std::move(*pipe->result);  // ended early (an error)
-    if (!room) {
-      abandon(lock);
-      return Status::DeadlineExceeded("site " + site + ": " + what + " " + blob +
-                                      " took no bytes for " + std::to_string(timeout_ms) + " ms");
-    }
-    buf.len = *r;
-    pipe->ready.push_back(std::move(buf));
-    buf = pipe->Spare();
-    lock.unlock();
-    pipe->cv.notify_all();
+    return Status::DeadlineExceeded("site " + site + ": " + what + " " + blob +
+                                    " took no bytes for " + std::to_string(timeout_ms) + " ms");
   }
+  pipe->data = nullptr;
+  if (pipe->source_error) return *pipe->source_error;
+  return std::move(*pipe->result);
 }
 
 }  // namespace
@@ -293,7 +333,8 @@ std::shared_ptr<TimeoutStore> TimeoutStore::Make(std::shared_ptr<ObjectStore> in
 TimeoutStore::TimeoutStore(std::shared_ptr<ObjectStore> inner, int64_t timeout_ms)
     : inner_(std::move(inner)),
       timeout_ms_(std::max<int64_t>(1, timeout_ms)),
-      tracker_(std::make_shared<Tracker>()) {}
+      tracker_(std::make_shared<Tracker>()),
+      pool_(std::make_shared<ChunkPool>()) {}
 
 TimeoutStore::~TimeoutStore() = default;
 
@@ -325,7 +366,7 @@ Result<std::optional<ObjectInfo>> TimeoutStore::Head(const std::string& blob) {
 
 Result<BlobReader> TimeoutStore::ReadAhead(const std::string& blob,
                                            std::function<Result<BlobReader>(ObjectStore&)> open) {
-  auto p = std::make_shared<Prefetch>();
+  auto p = std::make_shared<Prefetch>(pool_);
   // One thread opens the stream, then keeps reading ahead.
   std::thread([p, s = inner_, open = std::move(open)] {
     auto opened = open(*s);

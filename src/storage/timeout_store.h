@@ -3,12 +3,14 @@
 // DeadlineExceeded naming the site and the call, and the abandoned call finishes in the
 // background with its result discarded. Streams are judged by progress, never by total time, so
 // a large transfer that keeps moving is not cut off however long it takes:
-//   - Get, GetWithInfo: a reader thread stays up to two chunks ahead; Read fails only when no chunk
-//   arrived
-//     for the timeout.
-//   - Put / UploadPart: the caller's bytes are handed to the backend through a two-chunk pipe;
-//     the call fails when the backend takes no bytes for the timeout, or has not finished within
-//     the timeout after the last byte. An error of the caller's source is returned as is.
+//   - Get, GetWithInfo: a reader thread stays up to two chunks ahead; Read fails only when no
+//     chunk arrived for the timeout. Its buffers are reused by later streams (a few kept idle).
+//   - Put / UploadPart: the backend's thread reads the caller's source itself (straight into the
+//     backend's buffer) while the caller watches; the call fails when the backend takes no bytes
+//     for the timeout, or has not finished within the timeout after the last byte (a slow
+//     caller's source is not the backend's fault: no timeout while a read of it is under way).
+//     The caller's source is never read after Put returns: it is read on another thread, one
+//     Read at a time, and only until Put returns. An error of it is returned as is.
 // While an abandoned write of a blob may still complete, Put and Delete of that blob answer
 // Unavailable (retry later), so a late finisher can never resurrect or clobber bytes.
 // Thread-safe; the helper threads share ownership of the wrapped store.
@@ -52,7 +54,8 @@ class TimeoutStore final : public ObjectStore {
   bool WriteInFlight(const std::string& blob) const;
   const std::shared_ptr<ObjectStore>& inner() const { return inner_; }
 
-  struct Tracker;  // abandoned calls still running (shared with their threads)
+  struct Tracker;    // abandoned calls still running (shared with their threads)
+  struct ChunkPool;  // read-ahead buffers kept between streams (shared with their threads)
 
  private:
   TimeoutStore(std::shared_ptr<ObjectStore> inner, int64_t timeout_ms);
@@ -64,6 +67,7 @@ class TimeoutStore final : public ObjectStore {
   std::shared_ptr<ObjectStore> inner_;
   int64_t timeout_ms_;
   std::shared_ptr<Tracker> tracker_;
+  std::shared_ptr<ChunkPool> pool_;
 };
 
 }  // namespace dim

@@ -218,6 +218,53 @@ TEST_F(TimeoutStoreTest, SourceErrorsPassThroughUnchanged) {
   EXPECT_EQ(store_->abandoned_in_flight(), 0);
 }
 
+// The backend's thread reads the caller's source; once Put has returned (here: timed out while
+// the backend was not taking bytes) the source is never read again, and the write is refused.
+TEST_F(TimeoutStoreTest, TheCallersSourceIsNeverReadAfterPutReturns) {
+  struct Watched final : public ByteSource {
+    std::atomic<bool> returned{false};
+    std::atomic<int> reads_after{0};
+    PatternSource inner{3 << 20, 7};
+    Result<size_t> Read(char* buf, size_t n) override {
+      if (returned) ++reads_after;
+      return inner.Read(buf, n);
+    }
+  } src;
+  slow_->put_first_read_delay_ms = 2500;  // the backend takes nothing for 2.5 s
+  auto r = store_->Put("w", src, {});
+  src.returned = true;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("took no bytes"), std::string::npos);
+  for (int i = 0; i < 400 && store_->abandoned_in_flight() > 0; ++i) SleepMs(25);
+  ASSERT_EQ(store_->abandoned_in_flight(), 0);
+  EXPECT_EQ(src.reads_after.load(), 0);
+  EXPECT_FALSE(slow_->Head("w")->has_value());  // the late backend got Aborted, not bytes
+}
+
+// A caller's source that is slower than the timeout per read is the caller's business: the
+// backend takes every byte it is given, so the write is not cut off; bytes arrive in order.
+TEST_F(TimeoutStoreTest, ASlowCallersSourceIsNotTheBackendsStall) {
+  struct Slow final : public ByteSource {
+    PatternSource inner{3 << 20, 9};
+    int reads = 0;
+    Result<size_t> Read(char* buf, size_t n) override {
+      if (reads++ < 2) SleepMs(1300);  // two reads longer than the 1 s timeout
+      return inner.Read(buf, std::min<size_t>(n, 1000003));  // odd sizes
+    }
+  } src;
+  PatternSource ref(3 << 20, 9);
+  const std::string want = ReadAll(ref).value();
+  PutOptions o;
+  o.size = 3 << 20;
+  o.expected_sha256 = Sha256::Hex(want);
+  auto r = store_->Put("s", src, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->sha256, o.expected_sha256);
+  EXPECT_EQ(Sha256::Hex(GetString("s")), o.expected_sha256);
+  EXPECT_EQ(store_->abandoned_in_flight(), 0);
+}
+
 TEST_F(TimeoutStoreTest, GetOfMissingBlobIsNotFound) {
   EXPECT_TRUE(store_->Get("missing", std::nullopt).status().IsNotFound());
   slow_->delete_delay_ms = 2000;

@@ -296,8 +296,11 @@ Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_
   if (md5_raw) c.headers.emplace_back("Content-MD5", Base64Encode(*md5_raw));
   c.body = data;
   c.payload_hash = pr.sha256;  // the server checks the bytes against it
-  Md5 sent;                    // without md5_raw: of the bytes as curl sends them
-  if (!md5_raw) {
+  // Without md5_raw: MD5 of the bytes as curl sends them, for the ETag check and the result;
+  // not computed when the caller does not need it (the server verifies the signed SHA-256).
+  const bool md5_sent = !md5_raw && options.need_md5;
+  Md5 sent;
+  if (md5_sent) {
     c.on_body_sent = [&sent](size_t offset, std::string_view bytes) {
       if (offset == 0) sent = Md5();  // a transfer that starts over
       sent.Update(bytes);
@@ -308,11 +311,11 @@ Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_
     if (r.status != 200) return ErrorFrom(r, What("put", blob));
     if (md5_raw) {
       pr.md5 = HexEncode(*md5_raw);
-    } else {
+    } else if (md5_sent) {
       pr.md5 = sent.bytes() == data.size() ? sent.FinishHex() : Md5::Hex(data);
     }
     std::string etag = StripQuotes(r.Header("etag"));
-    if (ChecksEtags() && !etag.empty() && etag != pr.md5) {
+    if (ChecksEtags() && !pr.md5.empty() && !etag.empty() && etag != pr.md5) {
       return Status::DataLoss(What("put", blob) + ": the endpoint stored ETag " + etag +
                               ", not the MD5 of the bytes sent (" + pr.md5 + ")");
     }

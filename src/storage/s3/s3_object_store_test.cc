@@ -310,6 +310,24 @@ TEST_F(S3ObjectStoreTest, SinglePutDigestsAreOfTheBytesSentAndTheEtagIsChecked) 
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss) << bad.status().ToString();
   EXPECT_NE(bad.status().message().find("not the MD5 of the bytes sent"), std::string::npos);
+  // need_md5 = false (the migrator's copies): no MD5 pass over the bytes as they go out; the
+  // payload is still signed with their SHA-256, which the server checks.
+  PutOptions no_md5;
+  no_md5.need_md5 = false;
+  StringSource quiet("small and quiet");
+  auto q = s->Put("four@1", quiet, no_md5);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->md5, "");
+  EXPECT_EQ(q->sha256, Sha256::Hex("small and quiet"));
+  EXPECT_EQ(fake_.objects().at("four@1"), "small and quiet");
+  EXPECT_TRUE(fake_.seen().back().signature_ok);
+  EXPECT_EQ(fake_.seen().back().headers.at("x-amz-content-sha256"), q->sha256);
+  // A body that does not match the expected checksum is still refused before anything is sent.
+  no_md5.expected_sha256 = Sha256::Hex("something else");
+  StringSource mismatch("small and quiet");
+  const size_t sent_before = fake_.seen().size();
+  EXPECT_EQ(s->Put("five@1", mismatch, no_md5).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(fake_.seen().size(), sent_before);
 }
 
 TEST_F(S3ObjectStoreTest, KnownSizeWithAChecksumGoesUpInOneStreamedPutBelowTheCutoff) {
