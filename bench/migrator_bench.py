@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """Migrator benchmark: copy throughput of `dim migrator` between two local sites and between two
 s3rver sites, against `rclone copy --checksum` on the same data in the same run, plus the peak
-RSS of `dim migrator` moving one 1 GiB object. Prints MiB/s and peak RSS per case (medians of
---runs runs), the ratios, and whether the goals hold: >= 1.0x rclone's throughput, RSS < 64 MiB.
+RSS of `dim migrator` moving one 1 GiB object, and the per-task overhead: files per second
+moving --small-tasks 4 KiB objects local -> local, both tools. Prints MiB/s and peak RSS per case
+(medians of --runs runs), the ratios, and whether the goals hold: >= 1.0x rclone's throughput,
+RSS < 64 MiB.
 
   bench/migrator_bench.py [--build build] [--runs 3] [--objects 16x16M,128x256K] [--huge-mib 1024]
-                          [--pairs local,s3rver] [--json out.json]
+                          [--pairs local,s3rver] [--small-tasks 2048] [--json out.json]
 
 Each run seeds fresh data (build/bench/migrator_seed), drains the copy tasks with
 `dim migrator --drain` (4 workers), checks that every copy is done and re-reads every byte from
 the destination, then copies the same source with rclone (4 transfers) into a fresh destination;
-the order of the two alternates between runs. s3rver is started on 127.0.0.1 with a free port in
+the order of the two alternates between runs, and `sync` runs before each timed tool so neither
+pays for writing back the seed's (or the other tool's) dirty pages. s3rver is started on 127.0.0.1 with a free port in
 a temp dir and stopped at the end (also on failure). Peak RSS is the child's ru_maxrss.
 """
 import argparse
@@ -98,6 +101,8 @@ def main():
     ap.add_argument("--objects", default="16x16M,128x256K", help="COUNTxSIZE,... per run")
     ap.add_argument("--huge-mib", type=int, default=1024, help="peak RSS moving one object this big (0: skip)")
     ap.add_argument("--pairs", default="local,s3rver")
+    ap.add_argument("--small-tasks", type=int, default=2048,
+                    help="also move this many 4 KiB objects local -> local: files/s (0: skip)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     ap.add_argument("--json", help="also write the raw results here")
     args = ap.parse_args()
@@ -190,8 +195,10 @@ def main():
             seeded = run_json([seed, "seed", "--config", cfg, "--objects", objects])
             out = {}
             for tool in tools:
+                os.sync()  # untimed: the seed's and the previous tool's dirty pages reach the disk
                 secs, rss, cpu = drain(cfg, tag, pair) if tool == "dim" else rclone_copy(pair, tag, data_dir, seeded)
                 out[tool] = {"mibs": seeded["bytes"] / secs / 1048576, "secs": secs, "rss": rss, "cpu": cpu,
+                             "files_s": seeded["objects"] / secs,
                              "mib_per_cpu_s": seeded["bytes"] / max(cpu, 1e-6) / 1048576,
                              "bytes": seeded["bytes"]}
                 if tool == "rclone" and pair.name == "local":
@@ -199,6 +206,7 @@ def main():
                     # Also time rclone plus an fsync of what it wrote: the same durability.
                     fs = fsync_tree(pair.rclone_dst(tag))
                     out["rclone+fsync"] = {"mibs": seeded["bytes"] / (secs + fs) / 1048576,
+                                           "files_s": seeded["objects"] / (secs + fs),
                                            "secs": secs + fs, "rss": rss, "cpu": cpu,
                                            "mib_per_cpu_s": out[tool]["mib_per_cpu_s"],
                                            "bytes": seeded["bytes"]}
@@ -234,6 +242,20 @@ def main():
                       f"{m['mibs']:7.1f} MiB/s (rss {m['rss']:5.1f} MiB, {m['cpu']:.1f} cpu-s)  rclone "
                       f"{r['mibs']:7.1f} MiB/s (rss {r['rss']:5.1f} MiB, {r['cpu']:.1f} cpu-s)  ratio "
                       f"{m['mibs'] / r['mibs']:.2f}x{durable}  load {os.getloadavg()[0]:.1f}", flush=True)
+
+        small = []
+        for run in range(args.runs if args.small_tasks > 0 else 0):
+            order = ["dim", "rclone"] if run % 2 == 0 else ["rclone", "dim"]
+            out, skip = case(Pair("local", tmp), f"small{run}", f"{args.small_tasks}x4K", order)
+            if skip:
+                sys.exit(skip)
+            small.append(out)
+            print(f"run {run + 1}/{args.runs} {args.small_tasks} x 4 KiB local: dim migrator "
+                  f"{out['dim']['files_s']:7.0f} files/s ({out['dim']['cpu']:.1f} cpu-s)  rclone "
+                  f"{out['rclone']['files_s']:7.0f} files/s ({out['rclone']['cpu']:.1f} cpu-s)  "
+                  f"rclone+fsync {out['rclone+fsync']['files_s']:7.0f} files/s  ratio "
+                  f"{out['dim']['files_s'] / out['rclone']['files_s']:.2f}x  load {os.getloadavg()[0]:.1f}",
+                  flush=True)
 
         huge = None
         if args.huge_mib:
@@ -276,12 +298,20 @@ def main():
                 print(f"     {pname} vs rclone with the same durability (+ fsync of its files): {d:.2f}x")
         for note in notes:
             print(f"not measured: {note}")
+        if small:
+            def smed(tool, field):
+                return statistics.median(o[tool][field] for o in small)
+            d, r, rf = smed("dim", "files_s"), smed("rclone", "files_s"), smed("rclone+fsync", "files_s")
+            print(f"per-task overhead, {args.small_tasks} x 4 KiB local -> local (medians): dim migrator "
+                  f"{d:.0f} files/s ({smed('dim', 'cpu'):.2f} cpu-s), rclone {r:.0f} files/s "
+                  f"({smed('rclone', 'cpu'):.2f} cpu-s) = {d / r:.2f}x, rclone+fsync {rf:.0f} files/s = "
+                  f"{d / rf:.2f}x")
         if huge:
             print(f"goal peak RSS moving {args.huge_mib} MiB < 64 MiB: {huge['rss']:.1f} MiB — "
                   f"{'met' if huge['rss'] < 64 else 'NOT met'}")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({f"{k[0]}|{k[1]}": v for k, v in results.items()}, f, indent=1)
+                json.dump({**{f"{k[0]}|{k[1]}": v for k, v in results.items()}, "small": small}, f, indent=1)
     finally:
         for p in procs:
             if p.poll() is None:
