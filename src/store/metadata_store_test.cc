@@ -17,6 +17,24 @@ namespace {
 
 using Factory = std::function<std::unique_ptr<MetadataStore>()>;
 
+// Puts demo/k0 .. demo/k<n-1> (on azure) and places each on to_site(i): n queued copy tasks.
+void QueueCopies(MetadataStore& s, int n, const std::function<std::string(int)>& to_site) {
+  for (int i = 0; i < n; ++i) {
+    MetadataStore::NewContent c;
+    c.key = {"demo", "k" + std::to_string(i)};
+    c.size = 1;
+    c.sha256 = "aa";
+    c.generation = "g";
+    c.sites = {"azure"};
+    auto o = s.PutObject(c).value();
+    MetadataStore::PlacementChange pc;
+    pc.object_id = o.id;
+    pc.expected_version = o.version;
+    pc.sites = {to_site(i)};
+    ASSERT_TRUE(s.UpdatePlacement(pc).ok());
+  }
+}
+
 class MetadataStoreTest : public ::testing::TestWithParam<std::pair<std::string, Factory>> {
  protected:
   void SetUp() override {
@@ -880,20 +898,7 @@ TEST(SqliteMetadataStoreTest, TwoConnectionsNeverLeaseTheSameTask) {
   auto b = SqliteMetadataStore::Open(path).value();
   ASSERT_TRUE(a->CreateBucket("demo", 1).ok());
   constexpr int kTasks = 60;
-  for (int i = 0; i < kTasks; ++i) {
-    MetadataStore::NewContent c;
-    c.key = {"demo", "k" + std::to_string(i)};
-    c.size = 1;
-    c.sha256 = "aa";
-    c.generation = "g";
-    c.sites = {"azure"};
-    auto o = a->PutObject(c).value();
-    MetadataStore::PlacementChange pc;
-    pc.object_id = o.id;
-    pc.expected_version = o.version;
-    pc.sites = {"aws"};
-    ASSERT_TRUE(a->UpdatePlacement(pc).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(QueueCopies(*a, kTasks, [](int) { return std::string("aws"); }));
   std::mutex mu;
   std::map<int64_t, int> leased;
   auto worker = [&](MetadataStore* s, std::string name) {
@@ -948,20 +953,8 @@ TEST(SqliteMetadataStoreTest, LeaseQueriesSearchAnIndexWithoutSorting) {
   check("empty");
   // With statistics of a queue of mostly queued and some running tasks, the planner must still
   // pick the ordered search.
-  for (int i = 0; i < 300; ++i) {
-    MetadataStore::NewContent c;
-    c.key = {"demo", "k" + std::to_string(i)};
-    c.size = 1;
-    c.sha256 = "aa";
-    c.generation = "g";
-    c.sites = {"azure"};
-    auto o = store->PutObject(c).value();
-    MetadataStore::PlacementChange pc;
-    pc.object_id = o.id;
-    pc.expected_version = o.version;
-    pc.sites = {i % 3 ? "aws" : "gcp"};
-    ASSERT_TRUE(store->UpdatePlacement(pc).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      QueueCopies(*store, 300, [](int i) { return std::string(i % 3 ? "aws" : "gcp"); }));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->LeaseTask("w", 1000, 10).value().has_value());
   ASSERT_TRUE(db->Exec("ANALYZE").ok());
   check("analyzed");
