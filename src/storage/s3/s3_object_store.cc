@@ -275,6 +275,14 @@ Result<BlobReader> S3ObjectStore::GetWithInfo(const std::string& blob) {
   return r;
 }
 
+Status S3ObjectStore::CheckEtagIsMd5(const HttpResponse& r, const std::string& what,
+                                     const std::string& md5_hex) const {
+  std::string etag = StripQuotes(r.Header("etag"));
+  if (!ChecksEtags() || md5_hex.empty() || etag.empty() || etag == md5_hex) return Status::OK();
+  return Status::DataLoss(what + ": the endpoint stored ETag " + etag +
+                          ", not the MD5 of the bytes sent (" + md5_hex + ")");
+}
+
 Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_view data,
                                            const PutOptions& options, std::string sha256_hex,
                                            std::optional<std::string> md5_raw) {
@@ -314,12 +322,7 @@ Result<PutResult> S3ObjectStore::PutSingle(const std::string& blob, std::string_
     } else if (md5_sent) {
       pr.md5 = sent.bytes() == data.size() ? sent.FinishHex() : Md5::Hex(data);
     }
-    std::string etag = StripQuotes(r.Header("etag"));
-    if (ChecksEtags() && !pr.md5.empty() && !etag.empty() && etag != pr.md5) {
-      return Status::DataLoss(What("put", blob) + ": the endpoint stored ETag " + etag +
-                              ", not the MD5 of the bytes sent (" + pr.md5 + ")");
-    }
-    return Status::OK();
+    return CheckEtagIsMd5(r, What("put", blob), pr.md5);
   });
   DIM_RETURN_IF_ERROR(st);
   return pr;
@@ -364,11 +367,7 @@ Result<PutResult> S3ObjectStore::PutStreamed(const std::string& blob, ByteSource
   }
   DIM_RETURN_IF_ERROR(v.Finish());
   PutResult pr{v.bytes(), v.sha256_hex(), v.md5_hex()};
-  std::string etag = StripQuotes(r.Header("etag"));
-  if (ChecksEtags() && !pr.md5.empty() && !etag.empty() && etag != pr.md5) {
-    return Status::DataLoss(what + ": the endpoint stored ETag " + etag +
-                            ", not the MD5 of the bytes sent (" + pr.md5 + ")");
-  }
+  DIM_RETURN_IF_ERROR(CheckEtagIsMd5(r, what, pr.md5));
   return pr;
 }
 
@@ -566,11 +565,7 @@ Result<PutResult> S3ObjectStore::UploadPart(const std::string& blob, const std::
   DIM_ASSIGN_OR_RETURN(auto r, Send(c));
   if (r.status != 200) return ErrorFrom(r, what);
   PutResult pr{hashing.bytes(), hashing.Sha256Hex(), hashing.Md5Hex()};
-  std::string etag = StripQuotes(r.Header("etag"));
-  if (ChecksEtags() && !etag.empty() && etag != pr.md5) {
-    return Status::DataLoss(what + ": ETag " + etag + " is not the MD5 of the bytes sent (" +
-                            pr.md5 + ")");
-  }
+  DIM_RETURN_IF_ERROR(CheckEtagIsMd5(r, what, pr.md5));
   return pr;
 }
 

@@ -106,6 +106,10 @@ class S3ObjectStore final : public ObjectStore {
   Status ErrorFrom(const HttpResponse& r, const std::string& what) const;
   HttpHeaders WriteHeaders(const PutOptions& options) const;
   bool ChecksEtags() const { return o_.sse != "aws:kms"; }
+  // DataLoss (naming `what`) when the answer's ETag is not md5_hex, the MD5 of the bytes sent:
+  // only where ETags are MD5s (ChecksEtags) and both are known.
+  Status CheckEtagIsMd5(const HttpResponse& r, const std::string& what,
+                        const std::string& md5_hex) const;
   // `data` with its SHA-256 (computed while it was read) and its MD5 when known (then sent as
   // Content-MD5; otherwise computed while the bytes are sent).
   Result<PutResult> PutSingle(const std::string& blob, std::string_view data,
