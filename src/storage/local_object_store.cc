@@ -36,10 +36,7 @@ class FileSource final : public ByteSource {
   }
   Result<size_t> Read(char* buf, size_t n) override {
     if (left_ <= 0) {
-      if (watch_) {
-        watch_ = false;
-        DIM_RETURN_IF_ERROR(CheckUnchanged());
-      }
+      DIM_RETURN_IF_ERROR(AtEnd());
       return size_t{0};
     }
     size_t want = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)));
@@ -49,15 +46,18 @@ class FileSource final : public ByteSource {
       if (k < 0) return Status::Unavailable("site " + site_ + ": read: " + std::strerror(errno));
       left_ -= k;
       if (k == 0) left_ = 0;  // file shrank under us; the checksum will tell
-      if (k == 0 && watch_) {
-        watch_ = false;
-        DIM_RETURN_IF_ERROR(CheckUnchanged());
-      }
+      if (k == 0) DIM_RETURN_IF_ERROR(AtEnd());
       return static_cast<size_t>(k);
     }
   }
 
  private:
+  // The end of the file was reached: checks it once when watched.
+  Status AtEnd() {
+    if (!watch_) return Status::OK();
+    watch_ = false;
+    return CheckUnchanged();
+  }
   Status CheckUnchanged() const {
     auto changed = [&](const std::string& how) {
       return Status::FailedPrecondition("site " + site_ + ": " + blob_ + " " + how +
@@ -96,6 +96,15 @@ Status WriteAll(int fd, const char* p, size_t n) {
     n -= static_cast<size_t>(k);
   }
   return Status::OK();
+}
+
+// A regular file's stat as the blob's ObjectInfo (no etag).
+ObjectInfo InfoFromStat(const std::string& blob, const struct stat& st) {
+  ObjectInfo info;
+  info.name = blob;
+  info.size = st.st_size;
+  info.mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  return info;
 }
 
 Status FsyncDir(const fs::path& dir) {
@@ -152,11 +161,7 @@ Result<std::optional<ObjectInfo>> LocalObjectStore::Head(const std::string& blob
     return ErrnoError("stat " + blob, errno);
   }
   if (!S_ISREG(st.st_mode)) return std::optional<ObjectInfo>();
-  ObjectInfo info;
-  info.name = blob;
-  info.size = st.st_size;
-  info.mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-  return std::optional<ObjectInfo>(info);
+  return std::optional<ObjectInfo>(InfoFromStat(blob, st));
 }
 
 Result<int> LocalObjectStore::OpenForRead(const fs::path& path, const std::string& blob,
@@ -207,9 +212,7 @@ Result<BlobReader> LocalObjectStore::GetWithInfo(const std::string& blob) {
   DIM_ASSIGN_OR_RETURN(int fd, OpenForRead(path, blob, &st));
   ::posix_fadvise(fd, 0, st.st_size, POSIX_FADV_SEQUENTIAL);
   BlobReader r;
-  r.info.name = blob;
-  r.info.size = st.st_size;
-  r.info.mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  r.info = InfoFromStat(blob, st);
   auto src = std::make_unique<FileSource>(fd, st.st_size, name_);
   src->Watch(path, blob, st);
   r.body = std::move(src);
