@@ -16,17 +16,18 @@ KeyIndex::KeyIndex(size_t expected_keys) {
 
 uint64_t KeyIndex::Hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
-std::optional<uint32_t> KeyIndex::Find(std::string_view key) const {
-  const uint64_t h = Hash(key);
+uint64_t KeyIndex::Probe(std::string_view key, uint64_t h) const {
   const uint64_t tag = h & kTagMask;
   for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
     const uint64_t s = slots_[i];
-    if (s == 0) return std::nullopt;
-    if ((s & kTagMask) == tag) {
-      const auto id = static_cast<uint32_t>(s) - 1;
-      if (Key(id) == key) return id;
-    }
+    if (s == 0 || ((s & kTagMask) == tag && Key(static_cast<uint32_t>(s) - 1) == key)) return i;
   }
+}
+
+std::optional<uint32_t> KeyIndex::Find(std::string_view key) const {
+  const uint64_t s = slots_[Probe(key, Hash(key))];
+  if (s == 0) return std::nullopt;
+  return static_cast<uint32_t>(s) - 1;
 }
 
 void KeyIndex::InternBatch(const std::string_view* keys, size_t n, uint32_t* ids) {
@@ -50,23 +51,14 @@ void KeyIndex::InternBatch(const std::string_view* keys, size_t n, uint32_t* ids
 }
 
 uint32_t KeyIndex::Intern(std::string_view key, uint64_t h) {
-  const uint64_t tag = h & kTagMask;
-  uint64_t i = h & mask_;
-  for (;; i = (i + 1) & mask_) {
-    const uint64_t s = slots_[i];
-    if (s == 0) break;
-    if ((s & kTagMask) == tag) {
-      const auto id = static_cast<uint32_t>(s) - 1;
-      if (Key(id) == key) return id;
-    }
-  }
+  const uint64_t i = Probe(key, h);
+  if (slots_[i] != 0) return static_cast<uint32_t>(slots_[i]) - 1;
   const auto id = static_cast<uint32_t>(size_);
-  const size_t n = size_ + kFirstChunk;
-  const int c = 63 - __builtin_clzll(n) - kFirstChunkBits;
+  const auto [c, at] = Place(size_);
   if (!chunks_[c]) chunks_[c] = std::make_unique<std::string[]>(kFirstChunk << c);
-  chunks_[c][n - (kFirstChunk << c)].assign(key);
+  chunks_[c][at].assign(key);
   ++size_;
-  slots_[i] = tag | (uint64_t{id} + 1);
+  slots_[i] = (h & kTagMask) | (uint64_t{id} + 1);
   if (2 * size_ > slots_.size()) Grow();
   return id;
 }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dim {
@@ -36,9 +37,8 @@ class KeyIndex {
   std::optional<uint32_t> Find(std::string_view key) const;
   // REQUIRES: id < size().
   const std::string& Key(uint32_t id) const {
-    const size_t n = static_cast<size_t>(id) + kFirstChunk;
-    const int c = 63 - __builtin_clzll(n) - kFirstChunkBits;
-    return chunks_[c][n - (kFirstChunk << c)];
+    const auto [c, i] = Place(id);
+    return chunks_[c][i];
   }
   size_t size() const { return size_; }
 
@@ -46,7 +46,15 @@ class KeyIndex {
   // Chunk c holds kFirstChunk << c keys: 22 chunks hold more than kMaxKeys.
   static constexpr int kFirstChunkBits = 10;
   static constexpr size_t kFirstChunk = size_t{1} << kFirstChunkBits;
+  // Where key `id` is stored: its chunk and the index in it.
+  static std::pair<int, size_t> Place(size_t id) {
+    const size_t n = id + kFirstChunk;
+    const int c = 63 - __builtin_clzll(n) - kFirstChunkBits;
+    return {c, n - (kFirstChunk << c)};
+  }
   static uint64_t Hash(std::string_view key);
+  // The slot holding `key` (hash h), or the empty slot where it would go.
+  uint64_t Probe(std::string_view key, uint64_t h) const;
   uint32_t Intern(std::string_view key, uint64_t hash);
   void Grow();
 
