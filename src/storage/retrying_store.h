@@ -4,10 +4,10 @@
 //   - Put and UploadPart are retried only while the caller's stream has not been read from (a
 //     stream cannot be rewound); once bytes went out, the error is returned. Backends that
 //     buffer a part retry that part themselves.
-//   - Get and GetWithInfo are retried while opening, and a stream that breaks mid-way resumes with
-//   a ranged Get
-//     from where it stopped. That assumes the blob did not change meanwhile, which holds for the
-//     engine's generation-unique blob names; readers verify checksums in any case.
+//   - Get and GetWithInfo are retried while opening, and a stream that breaks mid-way resumes
+//     with a ranged Get from where it stopped. That assumes the blob did not change meanwhile,
+//     which holds for the engine's generation-unique blob names; readers verify checksums in any
+//     case.
 // Each retry counts in dim_storage_retries_total{site,code} when a registry is given.
 // Thread-safe when the wrapped store is.
 #pragma once
