@@ -165,19 +165,20 @@ HttpRequest S3ObjectStore::Sign(const Call& c) const {
   return r;
 }
 
-bool S3ObjectStore::MaybeCreateBucket(const HttpResponse& r, const Call& c) {
+bool S3ObjectStore::MaybeCreateBucket(const HttpResponse& r, const Call& c, uint64_t seen) {
   if (!o_.create_bucket || r.status != 404 || c.stream) return false;
   auto doc = s3::ParseError(r.body);
   if (!doc || doc->code != "NoSuchBucket") return false;
-  Status s = EnsureBucket();
+  Status s = EnsureBucketSince(seen);
   if (!s.ok()) spdlog::warn("{}", s.ToString());
   return s.ok();
 }
 
 Result<HttpResponse> S3ObjectStore::Send(const Call& c) {
+  const uint64_t epoch = bucket_epoch_.load();
   auto r = http_->Send(Sign(c));
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (MaybeCreateBucket(*r, c)) {
+  if (MaybeCreateBucket(*r, c, epoch)) {
     r = http_->Send(Sign(c));
     if (!r.ok()) return r.status().WithContext("site " + o_.site);
   }
@@ -190,16 +191,19 @@ Result<HttpClient::Streamed> S3ObjectStore::Open(const Call& c) {
   return r;
 }
 
-Status S3ObjectStore::EnsureBucket() {
+Status S3ObjectStore::EnsureBucketSince(uint64_t seen) {
   std::lock_guard<std::mutex> lock(bucket_mu_);
+  if (bucket_epoch_.load() != seen) return Status::OK();  // settled while this one waited
+  auto settled = [this] {
+    bucket_known_ = true;
+    ++bucket_epoch_;
+    return Status::OK();
+  };
   Call head;
   head.method = "HEAD";
   auto r = http_->Send(Sign(head));
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (r->status == 200) {
-    bucket_known_ = true;
-    return Status::OK();
-  }
+  if (r->status == 200) return settled();
   if (r->status != 404) return ErrorFrom(*r, What("check bucket", o_.bucket));
   Call put;
   put.method = "PUT";
@@ -213,15 +217,10 @@ Status S3ObjectStore::EnsureBucket() {
   if (r->status == 200 || r->status == 204) {
     spdlog::info("site {}: created bucket {} at {}", o_.site, o_.bucket, ep_.Origin());
     bucket_created_ = true;
-    bucket_known_ = true;
-    return Status::OK();
+    return settled();
   }
   Status s = ErrorFrom(*r, What("create bucket", o_.bucket));
-  if (s.code() == StatusCode::kAlreadyExists) {
-    bucket_known_ = true;
-    return Status::OK();
-  }
-  return s;
+  return s.code() == StatusCode::kAlreadyExists ? settled() : s;
 }
 
 HttpHeaders S3ObjectStore::WriteHeaders(const PutOptions& options) const {
@@ -332,7 +331,12 @@ Result<PutResult> S3ObjectStore::PutStreamed(const std::string& blob, ByteSource
                                              const PutOptions& options) {
   const std::string what = What("put", blob);
   // A streamed body cannot be sent twice, so a missing bucket is created before, not after.
-  if (o_.create_bucket && !bucket_known_.load()) DIM_RETURN_IF_ERROR(EnsureBucket());
+  // Workers that start on a new bucket together check it once: the epoch is read first, so one
+  // that waited for another's check finds it settled.
+  if (o_.create_bucket) {
+    const uint64_t epoch = bucket_epoch_.load();
+    if (!bucket_known_.load()) DIM_RETURN_IF_ERROR(EnsureBucketSince(epoch));
+  }
   // Bytes that do not verify are spoiled rather than cut off: S3 refuses a body that does not
   // hash to the signed payload hash, and a server that keeps a cut-off body (s3rver writes in
   // place) answers instead, so its copy can be removed.

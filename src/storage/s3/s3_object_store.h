@@ -89,7 +89,7 @@ class S3ObjectStore final : public ObjectStore {
 
   // Creates the bucket if it does not exist (HEAD, then PUT with the region's
   // LocationConstraint). OK when it exists and is ours.
-  Status EnsureBucket();
+  Status EnsureBucket() { return EnsureBucketSince(bucket_epoch_.load()); }
   const S3Options& options() const { return o_; }
   // The wire URL of a request for `key` ("" for the bucket), for tests and messages.
   std::string UrlFor(const std::string& key) const;
@@ -128,7 +128,12 @@ class S3ObjectStore final : public ObjectStore {
                                          int part_number, std::string_view data);
   Result<std::string> Complete(const std::string& blob, const std::string& upload_id,
                                const std::vector<CompletedPart>& parts);
-  bool MaybeCreateBucket(const HttpResponse& r, const Call& c);
+  // After a request `c` sent at bucket epoch `seen` found no bucket: ensures it, unless another
+  // thread already did since; true when the request should be sent again.
+  bool MaybeCreateBucket(const HttpResponse& r, const Call& c, uint64_t seen);
+  // EnsureBucket, or OK at once when another thread found or made the bucket after the caller
+  // read `seen` from bucket_epoch_ (workers that meet a new bucket together check it once).
+  Status EnsureBucketSince(uint64_t seen);
 
   S3Options o_;
   EndpointUrl ep_;
@@ -137,6 +142,7 @@ class S3ObjectStore final : public ObjectStore {
   std::mutex bucket_mu_;
   std::atomic<bool> bucket_created_{false};
   std::atomic<bool> bucket_known_{false};  // EnsureBucket found or made it
+  std::atomic<uint64_t> bucket_epoch_{0};  // one more each time EnsureBucket succeeds
 };
 
 }  // namespace dim

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <deque>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <set>
@@ -68,6 +69,14 @@ class FakeS3 {
     std::lock_guard<std::mutex> l(mu_);
     lax_payload_ = true;
   }
+  // The bucket is gone (with its objects) until a PUT of the bucket makes it again; a HEAD of
+  // the bucket then takes `head_delay_ms`.
+  void DropBucket(int head_delay_ms = 0) {
+    std::lock_guard<std::mutex> l(mu_);
+    bucket_missing_ = true;
+    bucket_head_delay_ms_ = head_delay_ms;
+    objects_.clear();
+  }
   // The next single PUT stores (and answers the ETag of) its body with one byte changed.
   void CorruptNextPut() {
     std::lock_guard<std::mutex> l(mu_);
@@ -102,6 +111,15 @@ class FakeS3 {
   }
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
+    const bool bucket_level = req.path == "/bkt" || req.path == "/bkt/";
+    if (bucket_level && req.method == "HEAD") {
+      int delay = 0;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        delay = bucket_head_delay_ms_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    }
     std::lock_guard<std::mutex> l(mu_);
     Seen s;
     s.method = req.method;
@@ -135,6 +153,16 @@ class FakeS3 {
     }
     if (!req.has_param("uploads") && !req.has_param("uploadId") && !inject_[req.method].empty()) {
       return Reply(res, req.method);
+    }
+    if (bucket_level && (req.method == "HEAD" || req.method == "PUT")) {
+      if (req.method == "PUT") bucket_missing_ = false;
+      res.status = bucket_missing_ ? 404 : 200;
+      return;
+    }
+    if (bucket_missing_) {
+      res.status = 404;
+      res.set_content("<Error><Code>NoSuchBucket</Code></Error>", "application/xml");
+      return;
     }
     const std::string key =
         req.path.rfind("/bkt/", 0) == 0 ? req.path.substr(5) : req.path.substr(1);
@@ -226,6 +254,8 @@ class FakeS3 {
   std::map<int, std::string> parts_;
   bool corrupt_next_put_ = false;
   bool lax_payload_ = false;
+  bool bucket_missing_ = false;
+  int bucket_head_delay_ms_ = 0;
 };
 
 class S3ObjectStoreTest : public ::testing::Test {
@@ -409,6 +439,53 @@ TEST_F(S3ObjectStoreTest, KnownSizeWithAChecksumGoesUpInOneStreamedPutBelowTheCu
   PatternSource again(11 << 20, 3);
   ASSERT_TRUE(off->Put("off@1", again, po).ok());
   EXPECT_EQ(fake_.seen().back().method, "POST");  // CompleteMultipartUpload
+}
+
+// Workers that meet a missing bucket together: one checks and creates it, the others wait for
+// that and go on, instead of each sending its own HEAD of the bucket after it.
+TEST_F(S3ObjectStoreTest, ConcurrentWritersToAMissingBucketCheckItOnce) {
+  auto s = Store([](S3Options& o) { o.create_bucket = true; });
+  auto bucket_calls = [&](const std::string& method) {
+    int n = 0;
+    for (const auto& r : fake_.seen())
+      n += r.method == method && (r.path == "/bkt" || r.path == "/bkt/");
+    return n;
+  };
+  auto race = [&](int64_t size) {
+    constexpr int kWriters = 4;
+    const std::string bytes = ReadAll(*std::make_unique<PatternSource>(size, 9)).value();
+    std::latch go(kWriters);
+    std::vector<Status> got(kWriters);
+    std::vector<std::thread> writers;
+    for (int i = 0; i < kWriters; ++i) {
+      writers.emplace_back([&, i] {
+        PutOptions po;
+        po.size = size;
+        po.expected_sha256 = Sha256::Hex(bytes);
+        PatternSource body(size, 9);
+        go.arrive_and_wait();
+        auto pr = s->Put("w" + std::to_string(i) + "@1", body, po);
+        got[i] = pr.status();
+      });
+    }
+    for (auto& t : writers) t.join();
+    for (int i = 0; i < kWriters; ++i) {
+      EXPECT_TRUE(got[i].ok()) << i << ": " << got[i].ToString();
+      EXPECT_TRUE(fake_.objects().count("w" + std::to_string(i) + "@1")) << i;
+    }
+  };
+  // Streamed PUTs (known size and checksum, at least a part): the bucket is made before the body
+  // goes out. A slow HEAD keeps the first writer's check going while the others arrive.
+  fake_.DropBucket(/*head_delay_ms=*/300);
+  race(5 << 20);
+  EXPECT_EQ(bucket_calls("HEAD"), 1);
+  EXPECT_EQ(bucket_calls("PUT"), 1);
+  // Small PUTs that find the bucket gone (deleted behind the store's back): one check, one
+  // create, and each writer sends its PUT again.
+  fake_.DropBucket(/*head_delay_ms=*/300);
+  race(1000);
+  EXPECT_EQ(bucket_calls("HEAD"), 2);
+  EXPECT_EQ(bucket_calls("PUT"), 2);
 }
 
 TEST_F(S3ObjectStoreTest, SessionTokenAndEncryptionHeaders) {
