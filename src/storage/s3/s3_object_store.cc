@@ -175,10 +175,13 @@ bool S3ObjectStore::MaybeCreateBucket(const HttpResponse& r, const Call& c, uint
 }
 
 Result<HttpResponse> S3ObjectStore::Send(const Call& c) {
-  const uint64_t epoch = bucket_epoch_.load();
+  uint64_t epoch = bucket_epoch_.load();
   auto r = http_->Send(Sign(c));
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (MaybeCreateBucket(*r, c, epoch)) {
+  // A second round only when the bucket another thread had just settled was gone again by the
+  // time this request went out (deleted behind the store's back): then this one checks it.
+  for (int round = 0; round < 2 && MaybeCreateBucket(*r, c, epoch); ++round) {
+    epoch = bucket_epoch_.load();
     r = http_->Send(Sign(c));
     if (!r.ok()) return r.status().WithContext("site " + o_.site);
   }
