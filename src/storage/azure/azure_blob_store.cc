@@ -150,21 +150,25 @@ Result<HttpRequest> AzureBlobStore::Sign(const Call& c) const {
   return r;
 }
 
-bool AzureBlobStore::MaybeCreateContainer(const HttpResponse& r, const Call& c) {
+bool AzureBlobStore::MaybeCreateContainer(const HttpResponse& r, const Call& c, uint64_t seen) {
   if (!o_.create_container || r.status != 404 || c.stream) return false;
   auto doc = azure::ParseError(r.body);
   std::string code = doc ? doc->code : r.Header("x-ms-error-code");
   if (code != "ContainerNotFound") return false;
-  Status s = EnsureContainer();
+  Status s = EnsureContainerSince(seen);
   if (!s.ok()) spdlog::warn("{}", s.ToString());
   return s.ok();
 }
 
 Result<HttpResponse> AzureBlobStore::Send(const Call& c) {
+  uint64_t epoch = container_epoch_.load();
   DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
   auto r = http_->Send(req);
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (MaybeCreateContainer(*r, c)) {
+  // A second round only when the container another thread had just made was gone again by the
+  // time this request went out (deleted behind the store's back): then this one makes it.
+  for (int round = 0; round < 2 && MaybeCreateContainer(*r, c, epoch); ++round) {
+    epoch = container_epoch_.load();
     DIM_ASSIGN_OR_RETURN(req, Sign(c));
     r = http_->Send(req);
     if (!r.ok()) return r.status().WithContext("site " + o_.site);
@@ -172,8 +176,9 @@ Result<HttpResponse> AzureBlobStore::Send(const Call& c) {
   return r;
 }
 
-Status AzureBlobStore::EnsureContainer() {
+Status AzureBlobStore::EnsureContainerSince(uint64_t seen) {
   std::lock_guard<std::mutex> lock(container_mu_);
+  if (container_epoch_.load() != seen) return Status::OK();  // made while this one waited
   Call c;
   c.method = "PUT";
   c.query = {{"restype", "container"}};
@@ -182,10 +187,13 @@ Status AzureBlobStore::EnsureContainer() {
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
   if (r->status == 201) {
     spdlog::info("site {}: created container {} at {}", o_.site, o_.container, ep_.Origin());
+    ++container_epoch_;
     return Status::OK();
   }
   Status s = ErrorFrom(*r, What("create container", o_.container));
-  return s.code() == StatusCode::kAlreadyExists ? Status::OK() : s;
+  if (s.code() != StatusCode::kAlreadyExists) return s;
+  ++container_epoch_;
+  return Status::OK();
 }
 
 Result<std::optional<ObjectInfo>> AzureBlobStore::Head(const std::string& blob) {

@@ -19,6 +19,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,7 +74,7 @@ class AzureBlobStore final : public ObjectStore {
   Status AbortMultipart(const std::string& blob, const std::string& upload_id) override;
 
   // Creates the container unless it exists.
-  Status EnsureContainer();
+  Status EnsureContainer() { return EnsureContainerSince(container_epoch_.load()); }
   const AzureOptions& options() const { return o_; }
 
   struct Call;
@@ -90,13 +91,19 @@ class AzureBlobStore final : public ObjectStore {
                       const std::string& content_type, const std::string& md5_raw);
   Result<ListPage> ListPageAt(const std::string& prefix, const std::string& marker, int max);
   Result<std::string> UploadMarker(const std::string& upload_id, const std::string& what);
-  bool MaybeCreateContainer(const HttpResponse& r, const Call& c);
+  // After a request `c` sent at container epoch `seen` found no container: ensures it, unless
+  // another thread already did since; true when the request should be sent again.
+  bool MaybeCreateContainer(const HttpResponse& r, const Call& c, uint64_t seen);
+  // EnsureContainer, or OK at once when another thread made or found the container after the
+  // caller read `seen` (writers that meet a missing container together create it once).
+  Status EnsureContainerSince(uint64_t seen);
 
   AzureOptions o_;
   EndpointUrl ep_;
   std::shared_ptr<HttpClient> http_;
   std::unique_ptr<RetryPolicy> retry_;
   std::mutex container_mu_;
+  std::atomic<uint64_t> container_epoch_{0};  // one more each time EnsureContainer succeeds
 };
 
 }  // namespace dim
