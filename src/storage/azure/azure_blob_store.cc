@@ -161,14 +161,14 @@ bool AzureBlobStore::MaybeCreateContainer(const HttpResponse& r, const Call& c, 
 }
 
 Result<HttpResponse> AzureBlobStore::Send(const Call& c) {
-  uint64_t epoch = container_epoch_.load();
+  uint64_t epoch = container_.epoch();
   DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
   auto r = http_->Send(req);
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
   // A second round only when the container another thread had just made was gone again by the
   // time this request went out (deleted behind the store's back): then this one makes it.
   for (int round = 0; round < 2 && MaybeCreateContainer(*r, c, epoch); ++round) {
-    epoch = container_epoch_.load();
+    epoch = container_.epoch();
     DIM_ASSIGN_OR_RETURN(req, Sign(c));
     r = http_->Send(req);
     if (!r.ok()) return r.status().WithContext("site " + o_.site);
@@ -177,23 +177,20 @@ Result<HttpResponse> AzureBlobStore::Send(const Call& c) {
 }
 
 Status AzureBlobStore::EnsureContainerSince(uint64_t seen) {
-  std::lock_guard<std::mutex> lock(container_mu_);
-  if (container_epoch_.load() != seen) return Status::OK();  // made while this one waited
-  Call c;
-  c.method = "PUT";
-  c.query = {{"restype", "container"}};
-  DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
-  auto r = http_->Send(req);
-  if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (r->status == 201) {
-    spdlog::info("site {}: created container {} at {}", o_.site, o_.container, ep_.Origin());
-    ++container_epoch_;
-    return Status::OK();
-  }
-  Status s = ErrorFrom(*r, What("create container", o_.container));
-  if (s.code() != StatusCode::kAlreadyExists) return s;
-  ++container_epoch_;
-  return Status::OK();
+  return container_.Settle(seen, [this]() -> Status {
+    Call c;
+    c.method = "PUT";
+    c.query = {{"restype", "container"}};
+    DIM_ASSIGN_OR_RETURN(auto req, Sign(c));
+    auto r = http_->Send(req);
+    if (!r.ok()) return r.status().WithContext("site " + o_.site);
+    if (r->status == 201) {
+      spdlog::info("site {}: created container {} at {}", o_.site, o_.container, ep_.Origin());
+      return Status::OK();
+    }
+    Status s = ErrorFrom(*r, What("create container", o_.container));
+    return s.code() == StatusCode::kAlreadyExists ? Status::OK() : s;
+  });
 }
 
 Result<std::optional<ObjectInfo>> AzureBlobStore::Head(const std::string& blob) {

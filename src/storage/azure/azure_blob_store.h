@@ -19,9 +19,7 @@
 // Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "core/clock.h"
@@ -29,6 +27,7 @@
 #include "storage/http_client.h"
 #include "storage/object_store.h"
 #include "storage/retry_policy.h"
+#include "storage/settle_once.h"
 
 namespace dim {
 
@@ -74,7 +73,7 @@ class AzureBlobStore final : public ObjectStore {
   Status AbortMultipart(const std::string& blob, const std::string& upload_id) override;
 
   // Creates the container unless it exists.
-  Status EnsureContainer() { return EnsureContainerSince(container_epoch_.load()); }
+  Status EnsureContainer() { return EnsureContainerSince(container_.epoch()); }
   const AzureOptions& options() const { return o_; }
 
   struct Call;
@@ -102,8 +101,7 @@ class AzureBlobStore final : public ObjectStore {
   EndpointUrl ep_;
   std::shared_ptr<HttpClient> http_;
   std::unique_ptr<RetryPolicy> retry_;
-  std::mutex container_mu_;
-  std::atomic<uint64_t> container_epoch_{0};  // one more each time EnsureContainer succeeds
+  SettleOnce container_;  // EnsureContainer's, so that concurrent callers make it once
 };
 
 }  // namespace dim

@@ -175,13 +175,13 @@ bool S3ObjectStore::MaybeCreateBucket(const HttpResponse& r, const Call& c, uint
 }
 
 Result<HttpResponse> S3ObjectStore::Send(const Call& c) {
-  uint64_t epoch = bucket_epoch_.load();
+  uint64_t epoch = bucket_.epoch();
   auto r = http_->Send(Sign(c));
   if (!r.ok()) return r.status().WithContext("site " + o_.site);
   // A second round only when the bucket another thread had just settled was gone again by the
   // time this request went out (deleted behind the store's back): then this one checks it.
   for (int round = 0; round < 2 && MaybeCreateBucket(*r, c, epoch); ++round) {
-    epoch = bucket_epoch_.load();
+    epoch = bucket_.epoch();
     r = http_->Send(Sign(c));
     if (!r.ok()) return r.status().WithContext("site " + o_.site);
   }
@@ -195,35 +195,35 @@ Result<HttpClient::Streamed> S3ObjectStore::Open(const Call& c) {
 }
 
 Status S3ObjectStore::EnsureBucketSince(uint64_t seen) {
-  std::lock_guard<std::mutex> lock(bucket_mu_);
-  if (bucket_epoch_.load() != seen) return Status::OK();  // settled while this one waited
-  auto settled = [this] {
+  return bucket_.Settle(seen, [this]() -> Status {
+    Call head;
+    head.method = "HEAD";
+    auto r = http_->Send(Sign(head));
+    if (!r.ok()) return r.status().WithContext("site " + o_.site);
+    if (r->status == 200) {
+      bucket_known_ = true;
+      return Status::OK();
+    }
+    if (r->status != 404) return ErrorFrom(*r, What("check bucket", o_.bucket));
+    Call put;
+    put.method = "PUT";
+    std::string body;
+    if (o_.flavor == "s3" && o_.region != "us-east-1") {
+      body = s3::CreateBucketConfigurationXml(o_.region);
+      put.body = body;
+    }
+    r = http_->Send(Sign(put));
+    if (!r.ok()) return r.status().WithContext("site " + o_.site);
+    if (r->status == 200 || r->status == 204) {
+      spdlog::info("site {}: created bucket {} at {}", o_.site, o_.bucket, ep_.Origin());
+      bucket_created_ = true;
+    } else if (Status s = ErrorFrom(*r, What("create bucket", o_.bucket));
+               s.code() != StatusCode::kAlreadyExists) {
+      return s;
+    }
     bucket_known_ = true;
-    ++bucket_epoch_;
     return Status::OK();
-  };
-  Call head;
-  head.method = "HEAD";
-  auto r = http_->Send(Sign(head));
-  if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (r->status == 200) return settled();
-  if (r->status != 404) return ErrorFrom(*r, What("check bucket", o_.bucket));
-  Call put;
-  put.method = "PUT";
-  std::string body;
-  if (o_.flavor == "s3" && o_.region != "us-east-1") {
-    body = s3::CreateBucketConfigurationXml(o_.region);
-    put.body = body;
-  }
-  r = http_->Send(Sign(put));
-  if (!r.ok()) return r.status().WithContext("site " + o_.site);
-  if (r->status == 200 || r->status == 204) {
-    spdlog::info("site {}: created bucket {} at {}", o_.site, o_.bucket, ep_.Origin());
-    bucket_created_ = true;
-    return settled();
-  }
-  Status s = ErrorFrom(*r, What("create bucket", o_.bucket));
-  return s.code() == StatusCode::kAlreadyExists ? settled() : s;
+  });
 }
 
 HttpHeaders S3ObjectStore::WriteHeaders(const PutOptions& options) const {
@@ -337,7 +337,7 @@ Result<PutResult> S3ObjectStore::PutStreamed(const std::string& blob, ByteSource
   // Workers that start on a new bucket together check it once: the epoch is read first, so one
   // that waited for another's check finds it settled.
   if (o_.create_bucket) {
-    const uint64_t epoch = bucket_epoch_.load();
+    const uint64_t epoch = bucket_.epoch();
     if (!bucket_known_.load()) DIM_RETURN_IF_ERROR(EnsureBucketSince(epoch));
   }
   // Bytes that do not verify are spoiled rather than cut off: S3 refuses a body that does not

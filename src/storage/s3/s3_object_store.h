@@ -28,7 +28,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -38,6 +37,7 @@
 #include "storage/object_store.h"
 #include "storage/retry_policy.h"
 #include "storage/s3/sigv4.h"
+#include "storage/settle_once.h"
 
 namespace dim {
 
@@ -89,7 +89,7 @@ class S3ObjectStore final : public ObjectStore {
 
   // Creates the bucket if it does not exist (HEAD, then PUT with the region's
   // LocationConstraint). OK when it exists and is ours.
-  Status EnsureBucket() { return EnsureBucketSince(bucket_epoch_.load()); }
+  Status EnsureBucket() { return EnsureBucketSince(bucket_.epoch()); }
   const S3Options& options() const { return o_; }
   // The wire URL of a request for `key` ("" for the bucket), for tests and messages.
   std::string UrlFor(const std::string& key) const;
@@ -132,17 +132,16 @@ class S3ObjectStore final : public ObjectStore {
   // thread already did since; true when the request should be sent again.
   bool MaybeCreateBucket(const HttpResponse& r, const Call& c, uint64_t seen);
   // EnsureBucket, or OK at once when another thread found or made the bucket after the caller
-  // read `seen` from bucket_epoch_ (workers that meet a new bucket together check it once).
+  // read `seen` from bucket_.epoch() (workers that meet a new bucket together check it once).
   Status EnsureBucketSince(uint64_t seen);
 
   S3Options o_;
   EndpointUrl ep_;
   std::shared_ptr<HttpClient> http_;
   std::unique_ptr<RetryPolicy> retry_;
-  std::mutex bucket_mu_;
+  SettleOnce bucket_;  // EnsureBucket's, so that concurrent callers check the bucket once
   std::atomic<bool> bucket_created_{false};
   std::atomic<bool> bucket_known_{false};  // EnsureBucket found or made it
-  std::atomic<uint64_t> bucket_epoch_{0};  // one more each time EnsureBucket succeeds
 };
 
 }  // namespace dim
