@@ -216,7 +216,6 @@ Status S3ObjectStore::EnsureBucketSince(uint64_t seen) {
     if (!r.ok()) return r.status().WithContext("site " + o_.site);
     if (r->status == 200 || r->status == 204) {
       spdlog::info("site {}: created bucket {} at {}", o_.site, o_.bucket, ep_.Origin());
-      bucket_created_ = true;
     } else if (Status s = ErrorFrom(*r, What("create bucket", o_.bucket));
                s.code() != StatusCode::kAlreadyExists) {
       return s;

@@ -140,7 +140,6 @@ class S3ObjectStore final : public ObjectStore {
   std::shared_ptr<HttpClient> http_;
   std::unique_ptr<RetryPolicy> retry_;
   SettleOnce bucket_;  // EnsureBucket's, so that concurrent callers check the bucket once
-  std::atomic<bool> bucket_created_{false};
   std::atomic<bool> bucket_known_{false};  // EnsureBucket found or made it
 };
 
